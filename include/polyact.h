@@ -1,0 +1,188 @@
+/* polyact: post-training polynomial approximation of activation functions for
+ * private inference (CKKS / MPC).
+ *
+ * A pretrained network cannot run under homomorphic encryption as it is: every
+ * ReLU/GELU must become a polynomial. polyact fits those polynomials (minimax,
+ * distribution-weighted least squares, Chebyshev interpolation, composite
+ * minimax sign/ReLU), measures each activation layer's real input distribution,
+ * picks a degree per layer against an HE cost model, and evaluates the resulting
+ * polynomial network (PANN) in plaintext, also in fixed point at HE precision.
+ *
+ * Minimal use:
+ *
+ *   pact_poly *p = NULL; pact_error err; double e;
+ *   if (pact_fit_minimax(PACT_RELU, -8.0, 8.0, 15, NULL, &p, &e, &err) != PACT_OK)
+ *       fprintf(stderr, "polyact: %s\n", err.message);
+ *   double y = pact_poly_eval(p, 0.5);
+ *   pact_poly_free(p);
+ *
+ * Conventions (hold for every function below):
+ * - Fallible calls return pact_status (PACT_OK = 0, negative codes, stable) and,
+ *   when `err` is not NULL, fill it with one line naming the file, field and value
+ *   at fault. Inputs come first, an options struct (NULL = defaults) next, outputs
+ *   last, the error last of all.
+ * - Objects are opaque handles with create/free pairs; the caller owns what a call
+ *   creates; every *_free accepts NULL. The library keeps no pointer to caller
+ *   memory after a call returns, prints nothing, exits never and has no global
+ *   mutable state: distinct handles may be used from distinct threads.
+ * - Polynomials live in the Chebyshev basis on their own interval [a, b].
+ *
+ * Sections, in the order of the data flow: errors, activation functions,
+ * polynomials and fitting, data sets, networks and the model interface,
+ * calibration, plans and PANN evaluation, HE cost model, optimizer, export.
+ */
+#ifndef POLYACT_H
+#define POLYACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PACT_VERSION_MAJOR 0
+#define PACT_VERSION_MINOR 1
+#define PACT_VERSION_PATCH 0
+#define PACT_VERSION_STRING "0.1.0"
+
+/* ======================================================================== */
+/* Errors                                                                   */
+/* ======================================================================== */
+
+/* Status codes. Values are stable once released; never compare messages. */
+typedef enum {
+    PACT_OK = 0,
+    PACT_EINVAL = -1,      /* an argument is out of its documented range */
+    PACT_ENOMEM = -2,      /* an allocation failed */
+    PACT_EIO = -3,         /* a file could not be opened, read or written */
+    PACT_EFORMAT = -4,     /* a file's content is malformed or inconsistent */
+    PACT_EMAXITER = -5,    /* an iteration cap was reached before convergence */
+    PACT_ETOL = -6,        /* converged, but the requested tolerance was not met */
+    PACT_EUNSUPPORTED = -7,/* valid request that this build cannot serve */
+    PACT_EMISMATCH = -8,   /* inputs that do not belong together (plan vs model) */
+    PACT_ENUMERIC = -9,    /* a non-finite or overflowing value was produced */
+    PACT_ECALLBACK = -10   /* a user callback (model interface) reported failure */
+} pact_status;
+
+#define PACT_ERROR_MESSAGE_MAX 512
+
+typedef struct {
+    pact_status status;
+    char message[PACT_ERROR_MESSAGE_MAX];
+} pact_error;
+
+/* Name of a status code ("PACT_EINVAL", ...); never NULL. */
+const char *pact_status_str(pact_status status);
+
+/* ======================================================================== */
+/* Activation functions                                                     */
+/* ======================================================================== */
+
+typedef enum {
+    PACT_RELU = 0,
+    PACT_GELU,      /* exact: x * Phi(x) = x/2 (1 + erf(x / sqrt 2)) */
+    PACT_GELU_TANH, /* tanh form: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    PACT_SILU,      /* x * sigmoid(x) */
+    PACT_SIGMOID,
+    PACT_TANH,
+    PACT_ABS,
+    PACT_SIGN,      /* -1, 0, +1 */
+    PACT_FUNC_COUNT
+} pact_func;
+
+/* The function in double precision. Unknown `f` returns NaN. */
+double pact_func_eval(pact_func f, double x);
+
+/* Lower-case name ("relu", "gelu", "gelu_tanh", ...); "?" for unknown values. */
+const char *pact_func_name(pact_func f);
+
+/* Parses a name as printed by pact_func_name. out *f. PACT_EINVAL if unknown. */
+pact_status pact_func_from_name(const char *name, pact_func *f, pact_error *err);
+
+/* ======================================================================== */
+/* Polynomials and fitting                          (src/poly/)             */
+/* ======================================================================== */
+
+/* @@SECTION poly */
+
+/* ======================================================================== */
+/* Data sets                                        (src/io/)               */
+/* ======================================================================== */
+
+/* @@SECTION data */
+
+/* ======================================================================== */
+/* Networks and the model interface                 (src/nn/)               */
+/* ======================================================================== */
+
+/* The model interface is how calibration, impact measurement, the optimizer
+ * and PANN evaluation reach any network: polyact's own engine is one
+ * implementation, a user's inference code can be another.
+ *
+ * A network has `n_act` activation layers. Its forward function runs a batch
+ * and, at activation layer `layer`, instead of applying the activation itself,
+ * calls `hook` with that layer's *input* tensor `x` (batch x channels x spatial
+ * floats, NCHW, contiguous). The hook must overwrite `x` in place with the
+ * activation's output: the exact function, a polynomial, or a fixed-point
+ * simulation of one; it may also record statistics of `x` first. A hook that
+ * returns non-OK aborts the forward pass, which returns that status. */
+typedef pact_status (*pact_act_hook)(void *hook_ctx, int layer, float *x,
+                                     int batch, int channels, int spatial,
+                                     pact_error *err);
+
+/* Runs `batch` images. `input`: batch x model->input_size floats, pixels scaled
+ * to [0, 1] in CHW order (the model applies its own normalisation). hook NULL:
+ * exact activations. out logits: batch x model->n_classes floats. */
+typedef pact_status (*pact_forward_fn)(void *model_ctx, const float *input,
+                                       int batch, pact_act_hook hook,
+                                       void *hook_ctx, float *logits,
+                                       pact_error *err);
+
+typedef struct {
+    void *ctx;                      /* passed to forward */
+    int n_act;                      /* activation layers, in execution order */
+    const char *const *act_names;   /* n_act stable names ("layer2.1.relu1") */
+    const pact_func *act_funcs;     /* n_act activation functions */
+    int input_size;                 /* floats per image (3 * 32 * 32 for CIFAR) */
+    int n_classes;                  /* logits per image */
+    pact_forward_fn forward;
+} pact_model;
+
+/* @@SECTION net */
+
+/* ======================================================================== */
+/* Calibration                                      (src/pann/)             */
+/* ======================================================================== */
+
+/* @@SECTION calib */
+
+/* ======================================================================== */
+/* Plans and PANN evaluation                        (src/pann/)             */
+/* ======================================================================== */
+
+/* @@SECTION plan */
+
+/* ======================================================================== */
+/* HE cost model                                    (src/pann/)             */
+/* ======================================================================== */
+
+/* @@SECTION cost */
+
+/* ======================================================================== */
+/* Optimizer                                        (src/pann/)             */
+/* ======================================================================== */
+
+/* @@SECTION optimize */
+
+/* ======================================================================== */
+/* Export                                           (src/io/)               */
+/* ======================================================================== */
+
+/* @@SECTION export */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLYACT_H */

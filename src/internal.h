@@ -1,0 +1,21 @@
+/* Internal helpers shared by every part of the library; not installed. */
+#ifndef PACT_INTERNAL_H
+#define PACT_INTERNAL_H
+
+#include "polyact.h"
+
+#if defined(__GNUC__)
+#define PACT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PACT_PRINTF(f, a)
+#endif
+
+/* Fills *err (if not NULL) with `status` and a formatted message; returns
+ * `status` so that callers can write `return pact_fail(err, PACT_EINVAL, ...)`. */
+pact_status pact_fail(pact_error *err, pact_status status, const char *fmt, ...)
+    PACT_PRINTF(3, 4);
+
+/* Resets *err (if not NULL) to PACT_OK with an empty message. */
+void pact_error_clear(pact_error *err);
+
+#endif

@@ -1,0 +1,124 @@
+/* Option parsing and error printing shared by the subcommands. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_error(const char *cmd, int code, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "polyact %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_lib_error(const char *cmd, const pact_error *err, int einval_is_usage)
+{
+    int code = (einval_is_usage && err->status == PACT_EINVAL) ? CLI_USAGE : CLI_RUNTIME;
+    return cli_error(cmd, code, "%s", err->message[0] ? err->message : pact_status_str(err->status));
+}
+
+static const cli_option *find_option(const cli_option *opts, const char *name, size_t len)
+{
+    for (const cli_option *o = opts; o && o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, const cli_option *opts,
+              const char **positional, int max_pos, const char *usage)
+{
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(usage, stdout);
+            return CLI_HELP;
+        }
+        if (strcmp(arg, "-o") == 0)
+            arg = "--output";
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (npos >= max_pos)
+                return cli_error(cmd, CLI_USAGE, "unexpected argument '%s' (see --help)", arg);
+            positional[npos++] = arg;
+            continue;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_option *o = find_option(opts, name, len);
+        if (!o)
+            return cli_error(cmd, CLI_USAGE, "unknown option '--%.*s' (see --help)", (int)len, name);
+        if (o->flag) {
+            if (eq)
+                return cli_error(cmd, CLI_USAGE, "option '--%s' takes no value", o->name);
+            *o->flag = 1;
+            continue;
+        }
+        if (eq) {
+            *o->value = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return cli_error(cmd, CLI_USAGE, "option '--%s' needs a value", o->name);
+            *o->value = argv[++i];
+        }
+    }
+    return CLI_OK;
+}
+
+int cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0')
+        return cli_error(cmd, CLI_USAGE, "--%s: '%s' is not an integer", flag, s);
+    if (v < lo || v > hi)
+        return cli_error(cmd, CLI_USAGE, "--%s: %ld is outside %ld..%ld", flag, v, lo, hi);
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_double(const char *cmd, const char *flag, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(v))
+        return cli_error(cmd, CLI_USAGE, "--%s: '%s' is not a finite number", flag, s);
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_range(const char *cmd, const char *flag, const char *s, double *a, double *b)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || end == s || *end != ',')
+        return cli_error(cmd, CLI_USAGE, "--%s: '%s' is not A,B", flag, s);
+    const char *rest = end + 1;
+    double y = strtod(rest, &end);
+    if (errno || end == rest || *end != '\0')
+        return cli_error(cmd, CLI_USAGE, "--%s: '%s' is not A,B", flag, s);
+    if (!isfinite(x) || !isfinite(y) || !(x < y))
+        return cli_error(cmd, CLI_USAGE, "--%s: need finite A < B, got %s", flag, s);
+    *a = x;
+    *b = y;
+    return CLI_OK;
+}
+
+int cli_stderr_is_tty(void)
+{
+    return isatty(2);
+}

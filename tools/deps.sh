@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what polyact needs to build and test on Debian (idempotent; as root,
+# or with sudo). Missing packages only: a machine that has them all is untouched.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
+      sollya python3 python3-numpy python3-torch valgrind)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "polyact: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs missing Debian packages, builds
+# with -Werror and runs every test, then does the same under ASan+UBSan.
+# POLYACT_DATA points at models/ and data/ (default: ../shared beside the checkout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh
+jobs=$(nproc)
+
+echo "== release build (-Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPOLYACT_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -LE bench -j "$jobs")
+
+echo "== ASan+UBSan build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPOLYACT_WERROR=ON -DPOLYACT_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -LE 'bench|slow' -j "$jobs")
