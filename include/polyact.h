@@ -100,6 +100,36 @@ const char *pact_func_name(pact_func f);
 /* Parses a name as printed by pact_func_name. out *f. PACT_EINVAL if unknown. */
 pact_status pact_func_from_name(const char *name, pact_func *f, pact_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Cost of evaluating a polynomial under HE (baby-step giant-step)          */
+/* ------------------------------------------------------------------------ */
+
+/* How a degree-d polynomial in the Chebyshev basis is evaluated on a
+ * ciphertext, and what it costs. polyact's evaluator (and its fixed-point
+ * simulation) follows exactly this plan:
+ *   giant == 0: all of T_2..T_d are formed (T_{i+j} = 2 T_i T_j - T_{|i-j|})
+ *               and summed with scalar coefficients;
+ *   giant >= 1: baby steps T_1..T_{baby} (baby = 2^l), giant steps
+ *               T_{2 baby}, ..., T_{2^(giant-1) baby}; p is split recursively
+ *               p = q * T_G + r (exact Chebyshev division) down to blocks of
+ *               degree < baby, each a scalar combination of baby steps.
+ * Levels: depth = ceil(log2(d + 1)), the least any algorithm can use, with the
+ * scalar multiplications folded into the products that follow (as Lattigo's
+ * evaluator does); the input's affine map to [-1, 1] is folded into the
+ * preceding linear layer and costs no level. Among the (baby, giant) splits of
+ * that depth, the one with the fewest non-scalar multiplications is chosen. */
+typedef struct {
+    int degree;
+    int baby;            /* baby-step bound k = 2^l (0 when giant == 0) */
+    int giant;           /* number of giant steps m */
+    int depth;           /* levels consumed: ceil(log2(degree + 1)) */
+    int nonscalar_mults; /* ciphertext x ciphertext multiplications */
+    int scalar_mults;    /* ciphertext x constant multiplications */
+} pact_bsgs;
+
+/* Fills *plan for a polynomial of degree 1..1023. PACT_EINVAL otherwise. */
+pact_status pact_bsgs_plan(int degree, pact_bsgs *plan, pact_error *err);
+
 /* ======================================================================== */
 /* Polynomials and fitting                          (src/poly/)             */
 /* ======================================================================== */
