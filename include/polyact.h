@@ -199,11 +199,320 @@ typedef struct {
 
 /* @@SECTION cost */
 
+/* What a plan costs under RNS-CKKS, walked op by op through the network.
+ *
+ *   pact_cost_profile *prof = NULL; pact_cost_layout *net = NULL;
+ *   pact_cost_walk *walk = NULL; pact_cost_act relu13; pact_error err;
+ *   pact_cost_profile_default(&prof, &err);          // the MPCNN log
+ *   pact_cost_layout_resnet(prof, 20, &net, &err);   // 19 activation slots
+ *   pact_cost_act_parse("composite:alpha=13", &relu13, &err);
+ *   pact_cost_act acts[19];
+ *   for (int i = 0; i < 19; i++) acts[i] = relu13;
+ *   pact_cost_evaluate(net, prof, acts, 19, &walk, &err);
+ *   // walk->n_bootstraps == 18, walk->total_ms ~ 2.19e6
+ *
+ * Levels (exact; the optimizer uses the same rules). A ciphertext's level is
+ * the number of rescalings it can still take. A fresh input starts at the
+ * profile's fresh level; a linear op consumes its levels; an activation
+ * consumes its polynomials' depth; FORK saves the main-path ciphertext as the
+ * shortcut branch, SHORTCUT ops consume levels on that branch, and ADD's
+ * result is at min(main path, shortcut) (CKKS mod-down to the lower level is
+ * free). A bootstrapping brings the main-path ciphertext back to the
+ * profile's max level L and is placed only: right before an activation (after
+ * any ADD), right before a linear op marked bootstrap_before (the final pool
+ * and FC), and, if the profile allows it, between the components of a
+ * composite activation. It never refreshes a pending shortcut, so an ADD after
+ * a bootstrapping inside a block can be low. An op needing more levels than
+ * remain, where no bootstrapping may go or where even L is too few, makes the
+ * plan infeasible (PACT_EMISMATCH: the plan does not fit the profile).
+ *
+ * Latency = linear op costs (level-independent: the log measures each layer
+ * at one level only) + bootstrappings x the cost of the stage they run in +
+ * activation costs, which depend on the level each multiplication runs at
+ * (see pact_cost_poly_ms). Bootstrappings are placed where they minimise the
+ * latency (the same dynamic program as pact_optimize_dp), which for the
+ * uniform alpha=13 ResNet-20 is exactly where the MPCNN log has them.
+ *
+ * A speed-up is only meaningful between two walks under the same profile:
+ * print the profile's name with it. */
+
+/* A cost profile: level budget, bootstrapping, polynomial and linear costs.
+ * JSON, {"format": "polyact-cost", "version": 1, "name": ...}; see
+ * data/profiles/ and tools/make-profiles.py, which derives the shipped ones
+ * from the measurements in ../shared/he. */
+typedef struct pact_cost_profile pact_cost_profile;
+
+/* Reads a profile file (at most 1 MiB). out *profile new; free with
+ * pact_cost_profile_free. Returns PACT_OK; PACT_EIO (cannot read);
+ * PACT_EFORMAT (not JSON, wrong format/version, a field missing, of the wrong
+ * type or out of range: the message names the file and field). */
+pact_status pact_cost_profile_load(const char *path, pact_cost_profile **profile,
+                                   pact_error *err);
+
+/* Same from `len` bytes of JSON text; `origin` names it in error messages
+ * (NULL: "profile"). */
+pact_status pact_cost_profile_parse(const char *json, size_t len, const char *origin,
+                                    pact_cost_profile **profile, pact_error *err);
+
+/* The default profile "mpcnn-log", compiled in (byte for byte
+ * data/profiles/mpcnn-log.json): the published log of the uniform alpha=13
+ * encrypted ResNet-20, 16 levels, bootstrapping 102.4 / 90.4 / 78.8 s by
+ * stage. out *profile new; free with pact_cost_profile_free. */
+pact_status pact_cost_profile_default(pact_cost_profile **profile, pact_error *err);
+
+void pact_cost_profile_free(pact_cost_profile *profile);
+
+/* The profile's "name" (owned by the profile). */
+const char *pact_cost_profile_name(const pact_cost_profile *profile);
+
+/* L: levels available after a bootstrapping. */
+int pact_cost_profile_max_level(const pact_cost_profile *profile);
+
+/* Level of a freshly encrypted input. */
+int pact_cost_profile_fresh_level(const pact_cost_profile *profile);
+
+/* Cost in ms of one bootstrapping in `stage` (1-based, as layout ops name
+ * it). PACT_EINVAL if the profile has no such stage. */
+pact_status pact_cost_bootstrap_ms(const pact_cost_profile *profile, int stage, double *ms,
+                                   pact_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Activation polynomials as the cost model sees them                       */
+/* ------------------------------------------------------------------------ */
+
+#define PACT_COST_MAX_COMPONENTS 8
+
+/* What an activation evaluates: one polynomial (n_components = 1,
+ * relu_product = 0), or a composite p_n(...p_1(x)) applied innermost first,
+ * with relu_product = 1 for ReLU(x) = x (1 + s(x)) / 2: one more
+ * multiplication and one more level after the components. */
+typedef struct {
+    int n_components;                       /* 1..PACT_COST_MAX_COMPONENTS */
+    int degrees[PACT_COST_MAX_COMPONENTS];  /* each 1..1023 */
+    int relu_product;                       /* 0 or 1 */
+} pact_cost_act;
+
+/* The published component degrees of the composite minimax sign for ReLU
+ * precision 2^-alpha (Lee et al., IEEE Access 2023), alpha 4..14, innermost
+ * first: 4:{5} 5:{13} 6:{3,7} 7:{7,7} 8:{7,15} 9:{15,15} 10:{7,7,13}
+ * 11:{7,7,27} 12:{7,15,27} 13:{15,15,27} 14:{15,27,29}. The one copy of that
+ * table in polyact (fitting uses it too).
+ * out degrees[0..*count) (room for PACT_COST_MAX_COMPONENTS), *count.
+ * PACT_EINVAL for alpha outside 4..14. */
+pact_status pact_composite_published_degrees(int alpha, int *degrees, int *count,
+                                             pact_error *err);
+
+/* Parses an activation spec: "degree:D" (one polynomial), "composite:alpha=A"
+ * (published degrees + ReLU product), "composite:D1,D2,..." (those degrees +
+ * ReLU product) or "compose:D1,D2,..." (a composition, no product). out *act.
+ * PACT_EINVAL naming the spec if malformed. */
+pact_status pact_cost_act_parse(const char *spec, pact_cost_act *act, pact_error *err);
+
+/* Writes "degree:7", "composite:15,15,27" or "compose:7,7" (the forms
+ * pact_cost_act_parse reads) into buf, truncated to size. Returns buf. */
+char *pact_cost_act_format(const pact_cost_act *act, char *buf, size_t size);
+
+/* Levels one polynomial of `degree` consumes under the profile: for a "bsgs"
+ * profile the depth of pact_bsgs_plan, ceil(log2(d + 1)); for a "series"
+ * profile its measured table (OpenFHE takes one more for some degrees).
+ * out *depth. PACT_EINVAL (degree outside 1..1023); PACT_EUNSUPPORTED (the
+ * profile's table stops below `degree`). */
+pact_status pact_cost_poly_depth(const pact_cost_profile *profile, int degree, int *depth,
+                                 pact_error *err);
+
+/* Cost in ms of one polynomial of `degree` whose input is at `level`
+ * (level >= its depth, else PACT_EINVAL).
+ * "bsgs" profiles charge each multiplication of pact_bsgs_plan at the level of
+ * its operands, with a per-level cost table scaled so that the profile's
+ * calibration activation costs what was measured. With baby steps T_1..T_k
+ * (k = 2^l) and giant steps T_2k..T_(2^(m-1) k), input at level v:
+ *   - T_j (2 <= j <= k) is formed at level v - ceil(log2 j) + 1;
+ *   - giant step T_(2^i k), i = 1..m-1, at level v - l - i + 1;
+ *   - the recursion's products q T_(2^i k) run at level v - l - i: one with
+ *     the top giant step (i = m-1, it yields the result at depth l + m), two
+ *     with the next, ..., allotted from the top (an approximation of which
+ *     blocks exist when the degree does not fill all 2^m blocks);
+ *   - the scalar multiplications (pact_bsgs.scalar_mults) at the level of the
+ *     deepest baby step, v - l (the flat plan: k = d).
+ * Levels below the table's first entry cost the first entry, above its last
+ * the last. "series" profiles: the measured cost by degree, linearly
+ * interpolated (proportional below the first degree, the last slope above
+ * the last), level-independent. out *ms. */
+pact_status pact_cost_poly_ms(const pact_cost_profile *profile, int degree, int level,
+                              double *ms, pact_error *err);
+
+/* Cost in ms of the ReLU product x (1 + s) / 2 whose lower operand is at
+ * `level` (>= 1): one ct x ct multiplication at that level. */
+pact_status pact_cost_product_ms(const pact_cost_profile *profile, int level, double *ms,
+                                 pact_error *err);
+
+/* Levels the whole activation consumes: its components' depths + relu_product.
+ * out *depth. Errors as pact_cost_poly_depth, and PACT_EINVAL for a malformed
+ * act. */
+pact_status pact_cost_act_depth(const pact_cost_profile *profile, const pact_cost_act *act,
+                                int *depth, pact_error *err);
+
+/* Cost in ms of the whole activation run from `level` without bootstrapping
+ * (components one after the other, then the product). PACT_EINVAL if
+ * level < its depth. */
+pact_status pact_cost_act_ms(const pact_cost_profile *profile, const pact_cost_act *act,
+                             int level, double *ms, pact_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Network layouts: the sequence of ops the cost model walks                */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    PACT_COST_LINEAR = 0, /* main path: consumes `levels`, costs `ms` */
+    PACT_COST_ACT,        /* an activation slot: its polynomial is the plan's */
+    PACT_COST_FORK,       /* saves the main-path ciphertext as the shortcut */
+    PACT_COST_SHORTCUT,   /* linear op on the saved shortcut (downsampling) */
+    PACT_COST_ADD         /* residual add: main path + shortcut, at the lower level */
+} pact_cost_op_kind;
+
+/* One op. Activation slots are numbered 0, 1, ... in the order of their ops. */
+typedef struct {
+    pact_cost_op_kind kind;
+    const char *name;     /* e.g. "layer1.0.relu1"; copied by pact_cost_layout_add */
+    int levels;           /* LINEAR, SHORTCUT: levels consumed, 0..60; else 0 */
+    double ms;            /* LINEAR, SHORTCUT, ADD: cost in ms, >= 0; else 0 */
+    int stage;            /* >= 1: whose bootstrapping cost applies at this op */
+    int bootstrap_before; /* LINEAR: 1 if a bootstrapping may go right before it */
+} pact_cost_op;
+
+typedef struct pact_cost_layout pact_cost_layout;
+
+/* An empty layout, to be filled with pact_cost_layout_add. out *layout new;
+ * free with pact_cost_layout_free. */
+pact_status pact_cost_layout_create(pact_cost_layout **layout, pact_error *err);
+
+/* Appends a copy of *op. PACT_EINVAL naming the op if a field is out of range
+ * or the structure is wrong (FORK while a shortcut is pending, SHORTCUT or ADD
+ * without one); the layout is unchanged then. */
+pact_status pact_cost_layout_add(pact_cost_layout *layout, const pact_cost_op *op,
+                                 pact_error *err);
+
+/* The CIFAR ResNet of `model_depth` = 6n + 2 layers (20, 32, 44, 56, 110;
+ * any n in 1..200), option-A shortcuts, costs and levels from the profile's
+ * "cifar_resnet" section: stem conv1, bn1, "relu" (slot 0); then for stage
+ * s = 1..3 and block i = 0..n-1: FORK, conv1, bn1, "layer{s}.{i}.relu1",
+ * conv2, bn2, [SHORTCUT downsampling in the first block of stages 2, 3], ADD,
+ * "layer{s}.{i}.relu2"; then avgpool and linear (fc), both bootstrap_before.
+ * The first conv of stages 2 and 3 is the profile's conv_downsample. Slot
+ * names match the network engine's activation names (ResNet-20: 19 slots).
+ * out *layout new; it remembers the profile's name and is evaluated under
+ * that profile only. PACT_EINVAL (model_depth); PACT_EFORMAT (the profile
+ * has no cifar_resnet section). */
+pact_status pact_cost_layout_resnet(const pact_cost_profile *profile, int model_depth,
+                                    pact_cost_layout **layout, pact_error *err);
+
+void pact_cost_layout_free(pact_cost_layout *layout);
+
+int pact_cost_layout_n_ops(const pact_cost_layout *layout);
+
+/* Op i (0 <= i < n_ops), owned by the layout; NULL if out of range. */
+const pact_cost_op *pact_cost_layout_op(const pact_cost_layout *layout, int i);
+
+/* Activation slots. */
+int pact_cost_layout_n_slots(const pact_cost_layout *layout);
+
+/* Name of slot i (owned by the layout); NULL if out of range. */
+const char *pact_cost_layout_slot_name(const pact_cost_layout *layout, int slot);
+
+/* ------------------------------------------------------------------------ */
+/* Walks: the cost of one plan, op by op                                    */
+/* ------------------------------------------------------------------------ */
+
+/* What happened at one op of the layout. */
+typedef struct {
+    int level_in;        /* main-path level reaching the op, before bootstrapping */
+    int level_out;       /* main-path level after the op */
+    int shortcut_level;  /* pending shortcut's level after the op; -1 if none */
+    int n_bootstraps;    /* bootstrappings placed at this op */
+    unsigned boot_mask;  /* where: bit 0 right before the op; for an activation
+                            with components c_1..c_n, bit j (1 <= j < n) before
+                            c_(j+1) and bit n before the ReLU product */
+    double op_ms;        /* the op's own cost (an activation: its polynomials) */
+    double bootstrap_ms; /* its bootstrappings */
+    int choice;          /* ACT: candidate index (pact_optimize_dp) or 0; else -1 */
+} pact_cost_step;
+
+/* The cost of one plan. Everything is owned by the walk. */
+typedef struct {
+    char profile[64];       /* name of the profile the costs come from */
+    int n_steps;            /* = the layout's ops, in order */
+    pact_cost_step *steps;
+    int n_bootstraps;
+    double total_ms;        /* = bootstrap_ms + activation_ms + linear_ms */
+    double bootstrap_ms;
+    double activation_ms;
+    double linear_ms;       /* LINEAR, SHORTCUT and ADD ops */
+    double impact;          /* pact_optimize_dp: sum of the chosen impacts; else 0 */
+} pact_cost_walk;
+
+void pact_cost_walk_free(pact_cost_walk *walk);
+
+/* Cost of running `acts[slot]` at every activation slot (n_acts = the
+ * layout's slots), with bootstrappings placed where they minimise the latency
+ * under the level rules above. out *walk new; free with pact_cost_walk_free.
+ * Returns PACT_OK; PACT_EINVAL (n_acts, a malformed act); PACT_EUNSUPPORTED
+ * (a degree the profile has no data for); PACT_EMISMATCH (the layout was
+ * built from another profile, names a stage the profile lacks, or the plan
+ * cannot fit the levels: the message says where). */
+pact_status pact_cost_evaluate(const pact_cost_layout *layout, const pact_cost_profile *profile,
+                               const pact_cost_act *acts, int n_acts, pact_cost_walk **walk,
+                               pact_error *err);
+
 /* ======================================================================== */
 /* Optimizer                                        (src/pann/)             */
 /* ======================================================================== */
 
 /* @@SECTION optimize */
+
+/* The dynamic program at the core of the optimizer: one polynomial per
+ * activation slot, chosen among candidates, minimising latency under the HE
+ * cost model (bootstrappings placed exactly, as in pact_cost_evaluate) while
+ * the summed impact (a measured accuracy-damage proxy, >= 0) stays within a
+ * budget.
+ *
+ * State: (op, main-path level, pending shortcut's level, impact used). The
+ * impact is counted in `impact_buckets` buckets of budget / buckets, each
+ * candidate's impact rounded UP to whole buckets, so the budget is never
+ * exceeded (up to a relative 1e-9 that absorbs floating-point noise at
+ * bucket boundaries). The result is exactly optimal for the rounded impacts
+ * and never slower than the true optimum under the budget reduced by
+ * n_slots x budget / buckets (ResNet-20, 2000 buckets: 0.95% of the budget).
+ * Time O(ops x states x buckets x candidates), memory about
+ * 4 bytes x slots x reachable levels x buckets. */
+
+typedef struct {
+    pact_cost_act act; /* what the slot would evaluate */
+    double impact;     /* accuracy damage proxy, finite, >= 0 */
+} pact_opt_candidate;
+
+typedef struct {
+    const pact_opt_candidate *candidates; /* n_candidates, 1..65535 */
+    int n_candidates;
+} pact_opt_slot;
+
+typedef struct {
+    int impact_buckets; /* 1..100000; 0 = 2000 */
+} pact_opt_dp_opts;
+
+/* Chooses one candidate per slot (n_slots = the layout's slots) minimising the
+ * latency under `profile` with sum of impacts <= impact_budget (>= 0).
+ * out *plan new, free with pact_cost_walk_free: steps[op].choice is the
+ * candidate chosen at each activation, steps[op].level_in its input level,
+ * boot_mask/n_bootstraps where bootstrappings go, impact the sum of the
+ * chosen impacts. Returns PACT_OK; PACT_EINVAL (arguments, a malformed
+ * candidate); PACT_EUNSUPPORTED (a degree the profile has no data for);
+ * PACT_EMISMATCH (no choice fits the levels, or none fits the budget: the
+ * message says which; also a layout built from another profile); PACT_ENOMEM
+ * (the tables need more than 2 GiB: use fewer buckets). */
+pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_profile *profile,
+                             const pact_opt_slot *slots, int n_slots, double impact_budget,
+                             const pact_opt_dp_opts *opts, pact_cost_walk **plan,
+                             pact_error *err);
 
 /* ======================================================================== */
 /* Export                                           (src/io/)               */
