@@ -199,9 +199,9 @@ static pact_status build_options(const engine *e, int slot, int stage, option_se
         const cand *c = &e->cands[slot][ci];
         unsigned masks = mask_count(e, c);
         for (int v = 0; v < e->nl; v++) {
+            /* Candidates over the budget stay: reachability is about levels
+             * (the backward pass never lets them spend more than r). */
             s->start[ci * e->nl + v] = s->n_items;
-            if (c->weight > e->B)
-                continue;
             memset(have, 0, sizeof have);
             for (unsigned m = 0; m < masks; m++) {
                 act_option o;
