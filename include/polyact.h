@@ -209,7 +209,8 @@ typedef struct {
  *   pact_cost_act acts[19];
  *   for (int i = 0; i < 19; i++) acts[i] = relu13;
  *   pact_cost_evaluate(net, prof, acts, 19, &walk, &err);
- *   // walk->n_bootstraps == 18, walk->total_ms ~ 2.19e6
+ *   // walk->n_bootstraps == 18, walk->total_ms == 2182413 (the sum of the
+ *   // log's ops; its total, 2,188.79 s, has 6.4 s no op accounts for)
  *
  * Levels (exact; the optimizer uses the same rules). A ciphertext's level is
  * the number of rescalings it can still take. A fresh input starts at the
@@ -232,6 +233,10 @@ typedef struct {
  * (see pact_cost_poly_ms). Bootstrappings are placed where they minimise the
  * latency (the same dynamic program as pact_optimize_dp), which for the
  * uniform alpha=13 ResNet-20 is exactly where the MPCNN log has them.
+ * Because a shortcut is not refreshed, a residual block that bootstraps at
+ * its first activation usually has to bootstrap at its second as well:
+ * uniform depth 3 on ResNet-20 needs 8 bootstrappings where counting windows
+ * of floor(16 / (2 + 3)) activations alone gives 6.
  *
  * A speed-up is only meaningful between two walks under the same profile:
  * print the profile's name with it. */
@@ -419,6 +424,9 @@ int pact_cost_layout_n_slots(const pact_cost_layout *layout);
 /* Name of slot i (owned by the layout); NULL if out of range. */
 const char *pact_cost_layout_slot_name(const pact_cost_layout *layout, int slot);
 
+/* Index of slot i's op (so walk->steps[that] is its step); -1 if out of range. */
+int pact_cost_layout_slot_op(const pact_cost_layout *layout, int slot);
+
 /* ------------------------------------------------------------------------ */
 /* Walks: the cost of one plan, op by op                                    */
 /* ------------------------------------------------------------------------ */
@@ -500,7 +508,8 @@ typedef struct {
 } pact_opt_dp_opts;
 
 /* Chooses one candidate per slot (n_slots = the layout's slots) minimising the
- * latency under `profile` with sum of impacts <= impact_budget (>= 0).
+ * latency under `profile` with sum of impacts <= impact_budget (>= 0;
+ * INFINITY: no budget, impacts are only summed).
  * out *plan new, free with pact_cost_walk_free: steps[op].choice is the
  * candidate chosen at each activation, steps[op].level_in its input level,
  * boot_mask/n_bootstraps where bootstrappings go, impact the sum of the

@@ -357,7 +357,15 @@ static void test_resnet_family(const pact_cost_profile *prof, int one_boot_per_a
                   strcmp(pact_cost_layout_slot_name(net, 2), "layer1.0.relu2") == 0,
               "slots 1, 2: '%s', '%s'", pact_cost_layout_slot_name(net, 1),
               pact_cost_layout_slot_name(net, 2));
-        checks += 4;
+        int ops_ok = 1;
+        for (int t = 0; t < slots; t++) {
+            const pact_cost_op *op = pact_cost_layout_op(net, pact_cost_layout_slot_op(net, t));
+            ops_ok &= op && op->kind == PACT_COST_ACT &&
+                      strcmp(op->name, pact_cost_layout_slot_name(net, t)) == 0;
+        }
+        CHECK(ops_ok && pact_cost_layout_slot_op(net, slots) == -1, "slot ops of resnet-%d",
+              depths[i]);
+        checks += 5;
         pact_cost_walk *w = uniform(net, prof, "composite:alpha=13", NULL);
         /* alpha=13 leaves 2 levels for one conv: every activation but the
          * stem's needs its own bootstrapping, whatever the depth. */

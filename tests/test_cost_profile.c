@@ -222,7 +222,8 @@ static void test_hostile(void)
     expect_bad("\"ms\": 10130.0", "\"ms\": null", "cifar_resnet.fc.ms");
 
     /* Not objects, not JSON, truncated at every length. */
-    static const char *junk[] = {"", "[]", "3", "null", "{", "{\"format\":", "\"polyact-cost\""};
+    static const char *junk[] = {"", "[]", "3", "null", "{", "{\"format\":", "\"polyact-cost\"",
+                                 "{} {}"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
         pact_error err;
         CHECK(parse(junk[i], strlen(junk[i]), &err) == PACT_EFORMAT, "'%s' accepted", junk[i]);
@@ -235,6 +236,20 @@ static void test_hostile(void)
         CHECK(parse(base, cut, &err) == PACT_EFORMAT, "truncated at %zu accepted", cut);
         checks++;
     }
+    /* Trailing data after a valid profile; a NUL byte inside. */
+    size_t blen = strlen(pact_cost_default_profile_text);
+    char *tail = malloc(blen + 8);
+    memcpy(tail, pact_cost_default_profile_text, blen);
+    memcpy(tail + blen, " \n\t x", 5);
+    pact_error terr;
+    CHECK(parse(tail, blen + 5, &terr) == PACT_EFORMAT && strstr(terr.message, "after"),
+          "trailing data: %s", terr.message);
+    memcpy(tail + blen, " \n\t  ", 5);
+    CHECK(parse(tail, blen + 5, &terr) == PACT_OK, "trailing whitespace: %s", terr.message);
+    tail[10] = '\0';
+    CHECK(parse(tail, blen, &terr) == PACT_EFORMAT, "NUL inside accepted");
+    free(tail);
+    checks += 3;
     /* Deep nesting stops at cJSON's limit, not at the stack's. */
     size_t depth = 200000;
     char *deep = malloc(2 * depth + 1);

@@ -45,7 +45,7 @@ typedef struct {
 static pact_cost_profile *random_profile(int *split)
 {
     char text[2048];
-    int L = 4 + (int)rnd(6), fresh = L - 1 + (int)rnd(5), stages = 1 + (int)rnd(3);
+    int L = 4 + (int)rnd(10), fresh = L - 1 + (int)rnd(5), stages = 1 + (int)rnd(3);
     char boot[128] = "";
     for (int s = 0; s < stages; s++) {
         size_t n = strlen(boot);
@@ -296,28 +296,29 @@ static void test_random(int n_instances)
         int max_c = in.n_slots >= 7 ? 2 : in.n_slots >= 6 ? 3 : 4;
         if (in.split)
             max_c = in.n_slots >= 6 ? 2 : 3;
-        in.buckets = 40;
         double q = 0.25; /* impacts and the budget are whole buckets of 0.25 */
-        double max_sum = 0.0;
+        int min_k = 0, max_k = 0;
         for (int i = 0; i < in.n_slots; i++) {
             in.n_cands[i] = 2 + (int)rnd((unsigned)max_c - 1);
-            double worst = 0.0;
+            int lo = 1 << 20, hi = 0;
             for (int c = 0; c < in.n_cands[i]; c++) {
                 random_act(&in.cands[i][c].act, in.split || rnd(2));
-                in.cands[i][c].impact = q * rnd(12);
-                if (in.cands[i][c].impact > worst)
-                    worst = in.cands[i][c].impact;
+                int k = (int)rnd(12);
+                in.cands[i][c].impact = q * k;
+                lo = k < lo ? k : lo;
+                hi = k > hi ? k : hi;
             }
-            max_sum += worst;
+            min_k += lo;
+            max_k += hi;
             in.slots[i].candidates = in.cands[i];
             in.slots[i].n_candidates = in.n_cands[i];
         }
-        int kb = (int)rnd((unsigned)(max_sum / q) + 2);
-        if (kb > in.buckets)
-            kb = in.buckets;
+        /* Mostly between the least and the largest sum (the budget binds or
+         * not), sometimes below the least (no plan). */
+        int kb = rnd(8) == 0 ? (int)rnd((unsigned)min_k + 1)
+                             : min_k + (int)rnd((unsigned)(max_k - min_k) + 2);
         in.budget = q * kb;
-        /* budget / buckets must be q: scale the bucket count with the budget. */
-        in.buckets = kb > 0 ? kb : 1;
+        in.buckets = kb > 0 ? kb : 1; /* budget / buckets = q exactly */
 
         brute b = {&in, pact_cost_profile_max_level(in.prof), {{{0}}}, INFINITY, 0};
         for (int i = 0; i < in.n_slots; i++)
@@ -585,7 +586,10 @@ static void test_errors(const pact_cost_profile *prof)
 
 int main(int argc, char **argv)
 {
+    /* Optional: instance count and seed, for longer runs by hand. */
     int n = argc > 1 ? atoi(argv[1]) : 300;
+    if (argc > 2)
+        rng_state = (unsigned)strtoul(argv[2], NULL, 10);
     pact_error err;
     pact_cost_profile *def = NULL, *ofhe = NULL;
     CHECK_OK(pact_cost_profile_default(&def, &err), &err);

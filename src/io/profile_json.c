@@ -403,6 +403,13 @@ pact_status pact_cost_profile_read_json(const char *json, size_t len, const char
         return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON (near byte %ld of %zu)",
                          r.origin, off, len);
     }
+    /* One JSON value and nothing after it but whitespace. */
+    for (const char *c = end ? end : json + len; c < json + len; c++)
+        if (*c != ' ' && *c != '\n' && *c != '\r' && *c != '\t') {
+            cJSON_Delete(root);
+            return pact_fail(err, PACT_EFORMAT, "%s: data after the JSON value (byte %ld of %zu)",
+                             r.origin, (long)(c - json), len);
+        }
     memset(p, 0, sizeof *p);
     memset(anchor, 0, sizeof *anchor);
     pact_status st = read_root(&r, root, p, anchor);

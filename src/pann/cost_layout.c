@@ -159,6 +159,13 @@ const char *pact_cost_layout_slot_name(const pact_cost_layout *layout, int slot)
     return layout->ops[layout->slot_op[slot]].name;
 }
 
+int pact_cost_layout_slot_op(const pact_cost_layout *layout, int slot)
+{
+    if (!layout || slot < 0 || slot >= layout->n_slots)
+        return -1;
+    return layout->slot_op[slot];
+}
+
 const char *pact_cost_layout_profile_name(const pact_cost_layout *layout)
 {
     return layout->profile;

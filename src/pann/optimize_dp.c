@@ -15,6 +15,7 @@
  * slots x (level pairs reachable there, few) x buckets. */
 #include "cost_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -247,18 +248,35 @@ static pact_status unreachable(const engine *e, int k, pact_error *err)
     char what[160] = "";
     if (op->kind == PACT_COST_LINEAR || op->kind == PACT_COST_SHORTCUT)
         snprintf(what, sizeof what, ", needs %d levels", op->levels);
-    /* Name the last activation before it: its depth is usually the cause. */
     const char *prev = NULL;
-    for (int i = k; i >= 0 && !prev; i--) {
-        const pact_cost_op *p = pact_cost_layout_op(e->layout, i);
-        if (p->kind == PACT_COST_ACT)
-            prev = p->name;
+    int slot = 0;
+    for (int i = 0; i < k; i++)
+        if (pact_cost_layout_op(e->layout, i)->kind == PACT_COST_ACT)
+            slot++;
+    if (op->kind == PACT_COST_ACT) {
+        int least = INT_MAX;
+        for (int c = 0; c < e->n_cands[slot]; c++) {
+            const cand *cd = &e->cands[slot][c];
+            int d = cd->act->relu_product;
+            for (int j = 0; j < cd->act->n_components; j++)
+                d += cd->depth[j];
+            if (d < least)
+                least = d;
+        }
+        snprintf(what, sizeof what, ", needs %d levels at least", least);
+    } else {
+        /* Name the last activation before it: its depth is usually the cause. */
+        for (int i = k - 1; i >= 0 && !prev; i--) {
+            const pact_cost_op *p = pact_cost_layout_op(e->layout, i);
+            if (p->kind == PACT_COST_ACT)
+                prev = p->name;
+        }
     }
     return pact_fail(err, PACT_EMISMATCH,
                      "profile %s: the plan does not fit the levels (max %d, fresh %d): no "
                      "bootstrapping placement gets past op %d '%s' (%s%s)%s%s%s",
                      e->prof->name, e->L, e->prof->fresh_level, k, op->name,
-                     op_kind_str(op->kind), what, prev ? "; last activation '" : "",
+                     op_kind_str(op->kind), what, prev ? " after activation '" : "",
                      prev ? prev : "", prev ? "'" : "");
 }
 
