@@ -193,6 +193,93 @@ typedef struct {
 
 /* @@SECTION plan */
 
+/* A plan says, per activation layer of one model, which approximation replaces
+ * the activation. Two forms:
+ *   PACT_FORM_POLY       p(x), one Chebyshev series on the layer's interval [a, b];
+ *   PACT_FORM_COMPOSITE  for relu / abs / sign with bound B: u = x / B,
+ *                        s = p_k(...p_1(u)) approximates sign(u) (parts applied
+ *                        innermost first, each on its own interval), and the
+ *                        output is B u (1 + s) / 2 (relu), B u s (abs) or s (sign).
+ * Coefficients c_0..c_d are in the Chebyshev basis of each part's interval,
+ * c_0 not halved: p(x) = sum c_j T_j((2x - a - b) / (b - a)). */
+typedef enum { PACT_FORM_POLY = 0, PACT_FORM_COMPOSITE = 1 } pact_form;
+
+#define PACT_PLAN_MAX_PARTS 8
+
+/* One layer of a plan, as a view: pointers stay valid until the plan is
+ * changed or freed. Used both to read (pact_plan_layer_get) and to write
+ * (pact_plan_set_layer copies everything it points to). */
+typedef struct {
+    const char *name;       /* the model's activation name ("layer2.1.relu1") */
+    pact_func func;         /* the activation being approximated */
+    pact_form form;
+    double a, b;            /* input interval: the polynomial's, or [-B, B] */
+    double bound;           /* COMPOSITE: B; POLY: 0 */
+    int n_parts;            /* POLY: 1; COMPOSITE: 1..PACT_PLAN_MAX_PARTS */
+    const int *degrees;     /* n_parts degrees, 1..1023 */
+    const double *part_a;   /* n_parts interval ends of each part (POLY: a) */
+    const double *part_b;   /* (POLY: b) */
+    const double *const *cheb; /* n_parts arrays of degrees[i] + 1 coefficients */
+    int depth;              /* levels consumed under HE (BSGS plan, +1 for the
+                             * final product of a composite relu/abs) */
+    double max_error;       /* sup |approximation - func| on [a, b]; NaN unknown */
+    double impact;          /* optimizer's damage estimate; NaN unknown */
+} pact_plan_layer;
+
+typedef struct pact_plan pact_plan;
+
+/* New plan for a model with n_layers activation layers, all unset.
+ * model_name and model_sha256 (hex of the weights file; "" if none) are
+ * copied. out *plan: free with pact_plan_free. */
+pact_status pact_plan_create(const char *model_name, const char *model_sha256,
+                             int n_layers, pact_plan **plan, pact_error *err);
+void pact_plan_free(pact_plan *plan);
+
+int pact_plan_layer_count(const pact_plan *plan);
+const char *pact_plan_model_name(const pact_plan *plan);
+const char *pact_plan_model_sha256(const pact_plan *plan);
+
+/* Sets layer i from *layer (deep copy). Validates every field: interval
+ * a < b finite, degrees 1..1023, finite coefficients, composite only for
+ * relu/abs/sign with bound > 0. depth is recomputed from the degrees. */
+pact_status pact_plan_set_layer(pact_plan *plan, int i, const pact_plan_layer *layer,
+                                pact_error *err);
+
+/* out *layer: a view of layer i. PACT_EINVAL if i is out of range or unset. */
+pact_status pact_plan_layer_get(const pact_plan *plan, int i, pact_plan_layer *layer,
+                                pact_error *err);
+
+/* Evaluates layer i's approximation at x in double precision (Clenshaw). */
+double pact_plan_layer_eval(const pact_plan *plan, int i, double x);
+
+/* Free-form key/number pairs kept with the plan ("latency_s", "speedup", ...),
+ * written to and read from the file's "summary" object. */
+pact_status pact_plan_set_summary(pact_plan *plan, const char *key, double value,
+                                  pact_error *err);
+/* out *value; PACT_EINVAL if the key is absent. */
+pact_status pact_plan_get_summary(const pact_plan *plan, const char *key, double *value,
+                                  pact_error *err);
+/* Free-form key/string pairs (e.g. "cost_profile"), kept like numbers. */
+pact_status pact_plan_set_note(pact_plan *plan, const char *key, const char *value,
+                               pact_error *err);
+const char *pact_plan_get_note(const pact_plan *plan, const char *key); /* NULL if absent */
+
+/* Checks that the plan belongs to `model`: same layer count and names, and
+ * (when both are non-empty) the same weights sha256. PACT_EMISMATCH names the
+ * first difference. */
+pact_status pact_plan_check_model(const pact_plan *plan, const pact_model *model,
+                                  const char *model_sha256, pact_error *err);
+
+/* Writes plan.json (schema "polyact-plan" version 1, see README) to a temporary
+ * file beside `path` and renames it over `path`: an interrupted write never
+ * leaves a partial file. Same plan -> byte-identical file. */
+pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *err);
+
+/* Reads and validates plan.json. out *plan: free with pact_plan_free.
+ * PACT_EIO (cannot read), PACT_EFORMAT (malformed, unknown version, invalid
+ * field: the message names the layer and field). */
+pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
+
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */
 /* ======================================================================== */
