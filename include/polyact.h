@@ -280,6 +280,96 @@ pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *
  * field: the message names the layer and field). */
 pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
 
+/* --- PANN: a plan prepared for evaluation -------------------------------- */
+
+/* How polynomials are evaluated. frac_bits == 0: fp64 reference. frac_bits F
+ * in 8..52: HE-precision simulation, every value that leaves a linear layer
+ * and every product of the polynomial evaluation (baby-step giant-step on the
+ * Chebyshev basis, the plan of pact_bsgs_plan) rounded to the grid 2^-F, as
+ * CKKS rescaling does; noise_sigma > 0 adds Gaussian noise of that absolute
+ * standard deviation to each such value, reproducibly from `seed`. */
+typedef struct {
+    int frac_bits;
+    double noise_sigma;
+    uint64_t seed;
+} pact_arith;
+
+/* What a layer's inputs looked like during a run. Inputs outside the plan's
+ * interval are where polynomials explode: they are counted, never hidden. */
+typedef struct {
+    uint64_t inputs;        /* values seen */
+    uint64_t out_of_range;  /* values outside the layer's interval */
+    double worst_excursion; /* largest distance outside the interval (0: none) */
+    double min_input, max_input;
+} pact_layer_stats;
+
+typedef struct pact_pann pact_pann;
+
+/* Prepares every layer of `plan` for evaluation under `arith` (NULL: fp64).
+ * out *pann: free with pact_pann_free; it does not refer to `plan` afterwards. */
+pact_status pact_pann_create(const pact_plan *plan, const pact_arith *arith, pact_pann **pann,
+                             pact_error *err);
+void pact_pann_free(pact_pann *pann);
+
+/* Replaces x[0..n) in place by layer `layer`'s approximation and records the
+ * inputs in the layer's statistics. An input far outside the interval may
+ * give an infinite output, as it would under HE: it is passed on (and counted
+ * by the statistics), not refused. PACT_EINVAL for a bad layer index. */
+pact_status pact_pann_apply(pact_pann *pann, int layer, float *x, size_t n, pact_error *err);
+
+/* The model-interface hook (pact_act_hook) of a PANN: pass it as `hook` and
+ * the pact_pann * as `hook_ctx` to any forward function. */
+pact_status pact_pann_hook(void *pann, int layer, float *x, int batch, int channels,
+                           int spatial, pact_error *err);
+
+/* Selects the noise stream for the following calls (e.g. the index of the
+ * image chunk being run), so that noisy results do not depend on how work is
+ * split across calls, threads or processes. */
+void pact_pann_set_stream(pact_pann *pann, uint64_t stream);
+
+/* Statistics of layer `layer` since creation or the last reset. */
+const pact_layer_stats *pact_pann_layer_stats(const pact_pann *pann, int layer);
+void pact_pann_reset_stats(pact_pann *pann);
+
+/* --- accuracy of a network or of its PANN -------------------------------- */
+
+typedef struct pact_dataset pact_dataset; /* see "Data sets" */
+
+/* Called after each chunk of images (library code never prints). */
+typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
+
+typedef struct {
+    pact_arith arith;       /* how the plan's polynomials are evaluated */
+    int batch;              /* images per forward call and per noise stream (64) */
+    size_t max_images;      /* 0: the whole data set */
+    pact_progress_fn progress;
+    void *progress_ctx;
+} pact_eval_opts;
+
+void pact_eval_opts_default(pact_eval_opts *opts);
+
+typedef struct {
+    size_t images;
+    size_t correct;           /* top-1 correct: the PANN's, or the backbone's without a plan */
+    size_t backbone_correct;  /* top-1 correct of the exact network */
+    size_t agree;             /* images where PANN and backbone predict the same class */
+    double max_logit_diff;    /* max |PANN logit - backbone logit| */
+    double mean_logit_diff;   /* mean of the same over all logits */
+    size_t nonfinite_images;  /* images with a NaN/Inf PANN logit (counted wrong) */
+    double seconds;           /* wall time of the whole evaluation */
+    int n_layers;
+    pact_layer_stats *layers; /* n_layers entries (plan only; NULL otherwise) */
+} pact_eval_report;
+
+/* Runs `model` on the data set, exactly and (when plan != NULL) as a PANN with
+ * `plan`'s approximations, and compares them. plan must match model
+ * (pact_plan_check_model). out *report (release with pact_eval_report_free). */
+pact_status pact_eval(const pact_model *model, const pact_dataset *data, const pact_plan *plan,
+                      const pact_eval_opts *opts, pact_eval_report *report, pact_error *err);
+
+/* Frees what a report owns (not the struct itself); NULL is a no-op. */
+void pact_eval_report_free(pact_eval_report *report);
+
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */
 /* ======================================================================== */
