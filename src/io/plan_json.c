@@ -293,19 +293,15 @@ static pact_status read_layer(reader *r, pact_plan *p, const cJSON *o, int i)
     return st;
 }
 
-pact_status pact_plan_load(const char *path, pact_plan **out, pact_error *err)
+pact_status pact_plan_parse(const char *text, size_t size, const char *name, pact_plan **out,
+                            pact_error *err)
 {
     *out = NULL;
-    char *text;
-    size_t size;
-    pact_status st = pact_read_file(path, PLAN_MAX_BYTES, &text, &size, err);
-    if (st != PACT_OK)
-        return st;
-    reader r = {path, err};
+    reader r = {name, err};
     cJSON *root = cJSON_ParseWithLength(text, size);
-    free(text);
     if (!root)
         return bad(&r, "not valid JSON");
+    pact_status st = PACT_OK;
     const cJSON *fmt = field(root, "format"), *model = field(root, "model");
     const cJSON *layers = field(root, "layers");
     int ok = 1;
@@ -326,8 +322,13 @@ pact_status pact_plan_load(const char *path, pact_plan **out, pact_error *err)
     if (st == PACT_OK)
         st = pact_plan_create(field(model, "name")->valuestring, field(model, "sha256")->valuestring,
                               cJSON_GetArraySize(layers), &p, err);
-    for (int i = 0; st == PACT_OK && i < p->n_layers; i++)
-        st = read_layer(&r, p, cJSON_GetArrayItem(layers, i), i);
+    int li = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, layers) { /* linear walk: no O(n^2) indexing */
+        if (st != PACT_OK)
+            break;
+        st = read_layer(&r, p, item, li++);
+    }
     const cJSON *summary = field(root, "summary"), *notes = field(root, "notes"), *e;
     if (st == PACT_OK && summary) {
         if (!cJSON_IsObject(summary))
@@ -360,4 +361,17 @@ pact_status pact_plan_load(const char *path, pact_plan **out, pact_error *err)
     }
     *out = p;
     return PACT_OK;
+}
+
+pact_status pact_plan_load(const char *path, pact_plan **out, pact_error *err)
+{
+    *out = NULL;
+    char *text;
+    size_t size;
+    pact_status st = pact_read_file(path, PLAN_MAX_BYTES, &text, &size, err);
+    if (st != PACT_OK)
+        return st;
+    st = pact_plan_parse(text, size, path, out, err);
+    free(text);
+    return st;
 }

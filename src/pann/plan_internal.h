@@ -36,4 +36,9 @@ struct pact_plan {
 /* Levels consumed by an approximation of this shape (-1: invalid degree). */
 int pact_plan_depth(pact_func func, pact_form form, int n_parts, const int *degrees);
 
+/* Parses plan.json text (size bytes, NUL-terminated or not); `name` labels
+ * messages. What pact_plan_load does after reading the file; fuzzed directly. */
+pact_status pact_plan_parse(const char *text, size_t size, const char *name, pact_plan **plan,
+                            pact_error *err);
+
 #endif
