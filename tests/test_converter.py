@@ -126,6 +126,7 @@ sd["module.rows"] = base[2:4]               # storage offset 20, dense
 sd["module.column"] = base[:, 3]            # offset 3, stride 10
 sd["module.transposed"] = base.t()          # strides (1, 10)
 sd["module.stepped"] = base[1:5:2, 2:9:3]   # offset and both strides
+sd["module.expanded"] = base[0:1, :4].expand(3, 4)  # stride (0, 1)
 sd["module.scalar"] = torch.tensor(2.5)
 sd["module.empty"] = torch.zeros(0, 3)
 sd["module.f64"] = torch.randn(5, generator=g, dtype=torch.float64) * 1e3
@@ -137,6 +138,7 @@ ckpt = {"state_dict": sd, "best_prec1": 87.654321, "epoch": 3}
 torch.save(ckpt, out + "/legacy.th", _use_new_zipfile_serialization=False)
 torch.save(ckpt, out + "/zipped.pt")
 torch.save(sd, out + "/bare.pt")   # a bare state_dict, no wrapper
+torch.save({"w": torch.zeros(1).expand(1 << 30)}, out + "/huge.pt")  # 4 GiB if expanded
 f32 = collections.OrderedDict((k, v) for k, v in sd.items() if v.dtype == torch.float32)
 torch.save(f32, out + "/f32.th", _use_new_zipfile_serialization=False)
 torch.save(f32, out + "/f32.pt")
@@ -229,7 +231,8 @@ def test_torch_reference(tmp):
     with open(os.path.join(fixtures, "reference.json")) as f:
         ref = json.load(f)
     f32_ref = {k: v for k, v in ref.items()
-               if k in ("dense", "rows", "column", "transposed", "stepped", "scalar", "empty")}
+               if k in ("dense", "rows", "column", "transposed", "stepped", "expanded", "scalar",
+                        "empty")}
     cases = [("legacy.th", ref, True), ("zipped.pt", ref, True), ("bare.pt", ref, False)]
     for fname, want, wrapped in cases:
         for keep_int in (False, True):
@@ -249,6 +252,10 @@ def test_torch_reference(tmp):
         r = convert(os.path.join(tmp, fname), out)
         if check(r.returncode == 0, f"{fname}: exit {r.returncode}: {r.stderr.strip()}"):
             compare_with_reference(out, f32_ref, False, fname)
+    # A stride-0 view that would expand to 4 GiB: refused, not allocated.
+    r = convert(os.path.join(fixtures, "huge.pt"), os.path.join(tmp, "huge.safetensors"))
+    check(r.returncode == 1 and one_line(r.stderr) and "bytes" in r.stderr,
+          f"huge.pt: exit {r.returncode}, stderr {r.stderr!r}; expected 1, one line")
     # --keep-prefix, --preset none, --meta.
     out = os.path.join(tmp, "flags.safetensors")
     r = convert(os.path.join(fixtures, "zipped.pt"), out, "--keep-prefix", "--preset", "none",
@@ -283,7 +290,39 @@ def shell_call(module, name, command, stack_global=False):
     return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n" + arg_op + b"\x85R."
 
 
+def hand_zip(build_state):
+    """A one-tensor zip checkpoint built opcode by opcode: {'w': tensor([1.5])},
+    optionally with a BUILD that sets state on the tensor afterwards."""
+    def text(v):
+        v = v.encode()
+        return b"X" + struct.pack("<I", len(v)) + v
+    new_odict = b"ccollections\nOrderedDict\n)R"
+    pid = (b"(" + text("storage") + b"ctorch\nFloatStorage\n" + text("0") + text("cpu")
+           + b"K\x01tQ")
+    tensor = (b"ctorch._utils\n_rebuild_tensor_v2\n(" + pid + b"K\x00K\x01\x85K\x01\x85\x89"
+              + new_odict + b"tR")
+    if build_state:
+        tensor += b"}" + text("shape") + text("x") + b"sb"
+    pkl = b"\x80\x02" + new_odict + text("w") + tensor + b"s."
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", pkl)
+        z.writestr("archive/data/0", struct.pack("<f", 1.5))
+    return buf.getvalue()
+
+
 def test_malicious(tmp):
+    # Positive control: the hand-built checkpoint the attacks below vary.
+    path = os.path.join(tmp, "hand.pt")
+    with open(path, "wb") as f:
+        f.write(hand_zip(False))
+    r = convert(path, path + ".safetensors")
+    if check(r.returncode == 0, f"hand-built checkpoint: exit {r.returncode}: {r.stderr.strip()}"):
+        header, _, data = read_safetensors(path + ".safetensors")
+        check(list(header) == ["w"] and header["w"]["shape"] == [1]
+              and data["w"] == struct.pack("<f", 1.5),
+              f"hand-built checkpoint: {header} {data}, expected w = [1.5]")
+
     marker = os.path.join(tmp, "PWNED")
     cmd = f"touch {marker}"
     cases = []
@@ -310,6 +349,8 @@ def test_malicious(tmp):
     # a persistent id that is not a storage (how torch < 1.0 saved module source)
     pid = b"\x80\x02(X\x06\x00\x00\x00moduleq\x00tQ."
     cases.append(("persistent id 'module'", "evil5.th", legacy_prefix() + pid, "module"))
+    # state set on a tensor after its checks (would replace its shape)
+    cases.append(("BUILD on a tensor", "evil6.pt", hand_zip(True), "Tensor"))
     for label, fname, blob, culprit in cases:
         path = os.path.join(tmp, fname)
         with open(path, "wb") as f:

@@ -40,6 +40,10 @@ import zipfile
 
 PROG = "torch2safetensors"
 
+# Largest tensor (or zip record) accepted: a hostile size or a stride-0 view
+# must not make us allocate without bound.
+MAX_BYTES = 1 << 31
+
 # The first pickle of a legacy checkpoint and the format version torch wrote.
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -72,7 +76,16 @@ class ConvertError(Exception):
 # --------------------------------------------------------------------------
 # What the restricted unpickler builds instead of torch objects
 
-class StorageType:
+class _NoState:
+    """Refuses pickle BUILD: a plain state_dict never sets state on tensors or
+    storages, and a hostile one could overwrite a validated shape."""
+
+    def __setstate__(self, state):
+        raise ConvertError("refusing to load: the pickle sets state on a "
+                           f"{type(self).__name__}, which a plain state_dict never does")
+
+
+class StorageType(_NoState):
     """Stands for a torch.<X>Storage class referenced by the pickle."""
 
     def __init__(self, name):
@@ -80,7 +93,7 @@ class StorageType:
         self.dtype, self.itemsize, self.floating = STORAGE_TYPES[name]
 
 
-class Storage:
+class Storage(_NoState):
     """One storage: its element type, element count and (later) raw bytes."""
 
     def __init__(self, key, stype, numel):
@@ -90,7 +103,7 @@ class Storage:
         self.data = None  # bytes, little-endian, numel * itemsize long
 
 
-class StorageView:
+class StorageView(_NoState):
     """A slice of a storage (legacy checkpoints of torch < 0.4): reads like a
     Storage of `numel` elements starting at element `start` of `root`."""
 
@@ -106,7 +119,7 @@ class StorageView:
         return self.root.data[self.start * size:(self.start + self.numel) * size]
 
 
-class Tensor:
+class Tensor(_NoState):
     """A tensor as the checkpoint describes it: a strided view of a storage."""
 
     def __init__(self, storage, offset, shape, stride):
@@ -248,7 +261,9 @@ def read_legacy(data):
         raise ConvertError(f"unsupported legacy protocol version {protocol!r} "
                            f"(expected {LEGACY_PROTOCOL})")
     sys_info = _load_pickle(stream, storages, True, "sys info")
-    little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
+    little = sys_info.get("little_endian") if isinstance(sys_info, dict) else None
+    if not isinstance(little, bool):
+        raise ConvertError(f"sys info {sys_info!r} does not say little_endian True/False")
     obj = _load_pickle(stream, storages, True, "checkpoint object")
     keys = _load_pickle(stream, storages, True, "storage key list")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -259,8 +274,9 @@ def read_legacy(data):
         if storage is None:
             raise ConvertError(f"storage {key!r} is listed but no tensor uses it")
         if pos + 8 > len(data):
-            raise ConvertError(f"truncated: storage {key!r} header at byte {pos} is "
-                               f"past the end of the file ({len(data)} bytes)")
+            raise ConvertError(f"truncated: storage {key!r} size field at bytes "
+                               f"[{pos}, {pos + 8}) is past the end of the file "
+                               f"({len(data)} bytes)")
         (count,) = struct.unpack_from("<q" if little else ">q", data, pos)
         if count != storage.numel:
             raise ConvertError(f"storage {key!r} holds {count} elements on disk, "
@@ -291,9 +307,12 @@ def read_zip(data):
                            "(is it a TorchScript archive?)")
     prefix = pkls[0][:-len("data.pkl")]
 
-    def record(name):
+    def record(name, limit=MAX_BYTES):
+        """The record's first `limit` bytes (a deflated record may claim to
+        expand without bound), None when absent."""
         try:
-            return archive.read(prefix + name)
+            with archive.open(prefix + name) as f:
+                return f.read(limit)
         except KeyError:
             return None
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -306,14 +325,14 @@ def read_zip(data):
     storages = {}
     obj = _load_pickle(record("data.pkl"), storages, False, "data.pkl")
     for key, storage in storages.items():
-        raw = record("data/" + key)
+        raw = record("data/" + key, storage.numel * storage.stype.itemsize)
         if raw is None:
             raise ConvertError(f"storage {key!r} has no record {prefix}data/{key}")
         nbytes = storage.numel * storage.stype.itemsize
         if len(raw) < nbytes:
             raise ConvertError(f"storage {key!r} record holds {len(raw)} bytes, "
                                f"{nbytes} needed")
-        storage.data = raw[:nbytes]
+        storage.data = raw
     return obj, little, storages
 
 
@@ -376,6 +395,9 @@ def tensor_bytes(name, t):
         numel *= n
     if numel == 0:
         return b""
+    if numel * size > MAX_BYTES:
+        raise ConvertError(f"tensor {name}: size {t.shape} would take {numel * size} bytes, "
+                           f"more than the {MAX_BYTES} accepted")
     if t.offset < 0 or any(s < 0 for s in t.stride):
         raise ConvertError(f"tensor {name}: negative offset {t.offset} or stride {t.stride}")
     last = t.offset + sum((n - 1) * s for n, s in zip(t.shape, t.stride))
@@ -565,6 +587,12 @@ def main(argv):
         blob = encode_safetensors(tensors, build_metadata(args, checkpoint))
     except ConvertError as exc:
         print(f"{PROG}: {args.input}: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError, MemoryError, RecursionError) as exc:
+        # Hostile structure that got past the checks above: still one line.
+        print(f"{PROG}: {args.input}: malformed checkpoint ({type(exc).__name__}: {exc})",
+              file=sys.stderr)
         return 1
     try:
         write_atomically(args.output, blob)
