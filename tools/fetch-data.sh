@@ -179,10 +179,10 @@ for f in "${failed[@]+"${failed[@]}"}"; do
   echo "  $f" >&2
 done
 if [ ${#missing[@]} -gt 0 ] || [ ${#failed[@]} -gt 0 ]; then
-  summary=()
-  [ ${#missing[@]} -eq 0 ] || summary+=("${#missing[@]} file(s) missing ($why)")
-  [ ${#failed[@]} -eq 0 ] || summary+=("${#failed[@]} file(s) corrupt or not convertible")
-  echo "$prog: error: $(IFS=';'; echo "${summary[*]}" | sed 's/;/, /g'); see above" >&2
+  summary=""
+  [ ${#missing[@]} -eq 0 ] || summary="${#missing[@]} file(s) missing ($why)"
+  [ ${#failed[@]} -eq 0 ] || summary="${summary:+$summary, }${#failed[@]} file(s) corrupt or not convertible"
+  echo "$prog: error: $summary; see above" >&2
   exit 1
 fi
 echo "$prog: all data in place; use POLYACT_DATA=$dest" >&2

@@ -249,7 +249,7 @@ def _load_pickle(stream, storages, legacy, what):
 
 
 def read_legacy(data):
-    """Returns (object, little_endian) from a legacy checkpoint's bytes."""
+    """Returns (object, little_endian, storages) from a legacy checkpoint's bytes."""
     stream = io.BytesIO(data)
     storages = {}
     magic = _load_pickle(stream, storages, True, "magic number")
@@ -294,7 +294,7 @@ def read_legacy(data):
 
 
 def read_zip(data):
-    """Returns (object, little_endian) from a zip checkpoint's bytes."""
+    """Returns (object, little_endian, storages) from a zip checkpoint's bytes."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
