@@ -193,6 +193,183 @@ typedef struct {
 
 /* @@SECTION plan */
 
+/* A plan says, per activation layer of one model, which approximation replaces
+ * the activation. Two forms:
+ *   PACT_FORM_POLY       p(x), one Chebyshev series on the layer's interval [a, b];
+ *   PACT_FORM_COMPOSITE  for relu / abs / sign with bound B: u = x / B,
+ *                        s = p_k(...p_1(u)) approximates sign(u) (parts applied
+ *                        innermost first, each on its own interval), and the
+ *                        output is B u (1 + s) / 2 (relu), B u s (abs) or s (sign).
+ * Coefficients c_0..c_d are in the Chebyshev basis of each part's interval,
+ * c_0 not halved: p(x) = sum c_j T_j((2x - a - b) / (b - a)). */
+typedef enum { PACT_FORM_POLY = 0, PACT_FORM_COMPOSITE = 1 } pact_form;
+
+#define PACT_PLAN_MAX_PARTS 8
+
+/* One layer of a plan, as a view: pointers stay valid until the plan is
+ * changed or freed. Used both to read (pact_plan_layer_get) and to write
+ * (pact_plan_set_layer copies everything it points to). */
+typedef struct {
+    const char *name;       /* the model's activation name ("layer2.1.relu1") */
+    pact_func func;         /* the activation being approximated */
+    pact_form form;
+    double a, b;            /* input interval: the polynomial's, or [-B, B] */
+    double bound;           /* COMPOSITE: B; POLY: 0 */
+    int n_parts;            /* POLY: 1; COMPOSITE: 1..PACT_PLAN_MAX_PARTS */
+    const int *degrees;     /* n_parts degrees, 1..1023 */
+    const double *part_a;   /* n_parts interval ends of each part (POLY: a) */
+    const double *part_b;   /* (POLY: b) */
+    const double *const *cheb; /* n_parts arrays of degrees[i] + 1 coefficients */
+    int depth;              /* levels consumed under HE (BSGS plan, +1 for the
+                             * final product of a composite relu/abs) */
+    double max_error;       /* sup |approximation - func| on [a, b]; NaN unknown */
+    double impact;          /* optimizer's damage estimate; NaN unknown */
+} pact_plan_layer;
+
+typedef struct pact_plan pact_plan;
+
+/* New plan for a model with n_layers activation layers, all unset.
+ * model_name and model_sha256 (hex of the weights file; "" if none) are
+ * copied. out *plan: free with pact_plan_free. */
+pact_status pact_plan_create(const char *model_name, const char *model_sha256,
+                             int n_layers, pact_plan **plan, pact_error *err);
+void pact_plan_free(pact_plan *plan);
+
+int pact_plan_layer_count(const pact_plan *plan);
+const char *pact_plan_model_name(const pact_plan *plan);
+const char *pact_plan_model_sha256(const pact_plan *plan);
+
+/* Sets layer i from *layer (deep copy). Validates every field: interval
+ * a < b finite, degrees 1..1023, finite coefficients, composite only for
+ * relu/abs/sign with bound > 0. depth is recomputed from the degrees. */
+pact_status pact_plan_set_layer(pact_plan *plan, int i, const pact_plan_layer *layer,
+                                pact_error *err);
+
+/* out *layer: a view of layer i. PACT_EINVAL if i is out of range or unset. */
+pact_status pact_plan_layer_get(const pact_plan *plan, int i, pact_plan_layer *layer,
+                                pact_error *err);
+
+/* Evaluates layer i's approximation at x in double precision (Clenshaw). */
+double pact_plan_layer_eval(const pact_plan *plan, int i, double x);
+
+/* Free-form key/number pairs kept with the plan ("latency_s", "speedup", ...),
+ * written to and read from the file's "summary" object. */
+pact_status pact_plan_set_summary(pact_plan *plan, const char *key, double value,
+                                  pact_error *err);
+/* out *value; PACT_EINVAL if the key is absent. */
+pact_status pact_plan_get_summary(const pact_plan *plan, const char *key, double *value,
+                                  pact_error *err);
+/* Free-form key/string pairs (e.g. "cost_profile"), kept like numbers. */
+pact_status pact_plan_set_note(pact_plan *plan, const char *key, const char *value,
+                               pact_error *err);
+const char *pact_plan_get_note(const pact_plan *plan, const char *key); /* NULL if absent */
+
+/* Checks that the plan belongs to `model`: same layer count and names, and
+ * (when both are non-empty) the same weights sha256. PACT_EMISMATCH names the
+ * first difference. */
+pact_status pact_plan_check_model(const pact_plan *plan, const pact_model *model,
+                                  const char *model_sha256, pact_error *err);
+
+/* Writes plan.json (schema "polyact-plan" version 1, see README) to a temporary
+ * file beside `path` and renames it over `path`: an interrupted write never
+ * leaves a partial file. Same plan -> byte-identical file. */
+pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *err);
+
+/* Reads and validates plan.json. out *plan: free with pact_plan_free.
+ * PACT_EIO (cannot read), PACT_EFORMAT (malformed, unknown version, invalid
+ * field: the message names the layer and field). */
+pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
+
+/* --- PANN: a plan prepared for evaluation -------------------------------- */
+
+/* How polynomials are evaluated. frac_bits == 0: fp64 reference. frac_bits F
+ * in 8..52: HE-precision simulation, every value that leaves a linear layer
+ * and every product of the polynomial evaluation (baby-step giant-step on the
+ * Chebyshev basis, the plan of pact_bsgs_plan) rounded to the grid 2^-F, as
+ * CKKS rescaling does; noise_sigma > 0 adds Gaussian noise of that absolute
+ * standard deviation to each such value, reproducibly from `seed`. */
+typedef struct {
+    int frac_bits;
+    double noise_sigma;
+    uint64_t seed;
+} pact_arith;
+
+/* What a layer's inputs looked like during a run. Inputs outside the plan's
+ * interval are where polynomials explode: they are counted, never hidden. */
+typedef struct {
+    uint64_t inputs;        /* values seen */
+    uint64_t out_of_range;  /* values outside the layer's interval */
+    double worst_excursion; /* largest distance outside the interval (0: none) */
+    double min_input, max_input;
+} pact_layer_stats;
+
+typedef struct pact_pann pact_pann;
+
+/* Prepares every layer of `plan` for evaluation under `arith` (NULL: fp64).
+ * out *pann: free with pact_pann_free; it does not refer to `plan` afterwards. */
+pact_status pact_pann_create(const pact_plan *plan, const pact_arith *arith, pact_pann **pann,
+                             pact_error *err);
+void pact_pann_free(pact_pann *pann);
+
+/* Replaces x[0..n) in place by layer `layer`'s approximation and records the
+ * inputs in the layer's statistics. An input far outside the interval may
+ * give an infinite output, as it would under HE: it is passed on (and counted
+ * by the statistics), not refused. PACT_EINVAL for a bad layer index. */
+pact_status pact_pann_apply(pact_pann *pann, int layer, float *x, size_t n, pact_error *err);
+
+/* The model-interface hook (pact_act_hook) of a PANN: pass it as `hook` and
+ * the pact_pann * as `hook_ctx` to any forward function. */
+pact_status pact_pann_hook(void *pann, int layer, float *x, int batch, int channels,
+                           int spatial, pact_error *err);
+
+/* Selects the noise stream for the following calls (e.g. the index of the
+ * image chunk being run), so that noisy results do not depend on how work is
+ * split across calls, threads or processes. */
+void pact_pann_set_stream(pact_pann *pann, uint64_t stream);
+
+/* Statistics of layer `layer` since creation or the last reset. */
+const pact_layer_stats *pact_pann_layer_stats(const pact_pann *pann, int layer);
+void pact_pann_reset_stats(pact_pann *pann);
+
+/* --- accuracy of a network or of its PANN -------------------------------- */
+
+typedef struct pact_dataset pact_dataset; /* see "Data sets" */
+
+/* Called after each chunk of images (library code never prints). */
+typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
+
+typedef struct {
+    pact_arith arith;       /* how the plan's polynomials are evaluated */
+    int batch;              /* images per forward call and per noise stream (64) */
+    size_t max_images;      /* 0: the whole data set */
+    pact_progress_fn progress;
+    void *progress_ctx;
+} pact_eval_opts;
+
+void pact_eval_opts_default(pact_eval_opts *opts);
+
+typedef struct {
+    size_t images;
+    size_t correct;           /* top-1 correct: the PANN's, or the backbone's without a plan */
+    size_t backbone_correct;  /* top-1 correct of the exact network */
+    size_t agree;             /* images where PANN and backbone predict the same class */
+    double max_logit_diff;    /* max |PANN logit - backbone logit| */
+    double mean_logit_diff;   /* mean of the same over all logits */
+    size_t nonfinite_images;  /* images with a NaN/Inf PANN logit (counted wrong) */
+    double seconds;           /* wall time of the whole evaluation */
+    int n_layers;
+    pact_layer_stats *layers; /* n_layers entries (plan only; NULL otherwise) */
+} pact_eval_report;
+
+/* Runs `model` on the data set, exactly and (when plan != NULL) as a PANN with
+ * `plan`'s approximations, and compares them. plan must match model
+ * (pact_plan_check_model). out *report (release with pact_eval_report_free). */
+pact_status pact_eval(const pact_model *model, const pact_dataset *data, const pact_plan *plan,
+                      const pact_eval_opts *opts, pact_eval_report *report, pact_error *err);
+
+/* Frees what a report owns (not the struct itself); NULL is a no-op. */
+void pact_eval_report_free(pact_eval_report *report);
+
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */
 /* ======================================================================== */
