@@ -47,5 +47,6 @@ int cli_stderr_is_tty(void);
 int cmd_fit(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_export(int, char **);
 
 #endif

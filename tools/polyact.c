@@ -14,6 +14,7 @@ static const command commands[] = {
     {"fit", cmd_fit, "fit a polynomial to an activation function on an interval"},
     {"calibrate", cmd_calibrate, "measure each activation layer's input distribution"},
     {"eval", cmd_eval, "accuracy of the network or of its polynomial version (PANN)"},
+    {"export", cmd_export, "a plan for OpenFHE, Lattigo or as a C header"},
 };
 
 static void usage(FILE *out)
