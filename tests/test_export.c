@@ -382,6 +382,13 @@ static void check_lattigo_structure(const pact_plan *plan, const cJSON *root, in
     }
 }
 
+/* Series k of layer i of a document. */
+static const cJSON *series_at(const cJSON *root, int i, int k)
+{
+    const cJSON *layer = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), i);
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(layer, "series"), k);
+}
+
 /* Unfolded OpenFHE of a direct polynomial: exactly the plan's coefficients on
  * the plan's interval, c_0 doubled, trailing zeros gone. */
 static void check_openfhe_literal(const pact_plan *plan, const cJSON *root)
@@ -391,8 +398,7 @@ static void check_openfhe_literal(const pact_plan *plan, const cJSON *root)
         pact_plan_layer_get(plan, i, &l, NULL);
         if (l.form != PACT_FORM_POLY)
             continue;
-        const cJSON *s = cJSON_GetArrayItem(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), i), "series"), 0);
+        const cJSON *s = series_at(root, i, 0);
         double c[1024];
         int len = coeffs_of(s, c), same = len >= 2 && len <= l.degrees[0] + 1;
         for (int j = 0; same && j < len; j++)
@@ -404,13 +410,11 @@ static void check_openfhe_literal(const pact_plan *plan, const cJSON *root)
         n++;
     }
     /* the trailing-zero layer: degree 4 in the plan, a degree-2 series (3 levels, not 4) */
-    const cJSON *s2 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), 2), "series"), 0);
+    const cJSON *s2 = series_at(root, 2, 0);
     CHECK(num(s2, "degree") == 2 && num(s2, "levels") == 3, "trimmed degree %g, levels %g",
           num(s2, "degree"), num(s2, "levels"));
     /* the composite's second part: degree 5 with two trailing zeros -> degree 3 */
-    const cJSON *s4 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), 4), "series"), 1);
+    const cJSON *s4 = series_at(root, 4, 1);
     CHECK(num(s4, "degree") == 3, "composite part trimmed to degree %g, expected 3", num(s4, "degree"));
     n += 2;
 }
