@@ -706,6 +706,123 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
 
 /* @@SECTION export */
 
+/* A plan leaves polyact as a file another library evaluates unchanged:
+ *
+ *   PACT_EXPORT_OPENFHE  JSON (format "polyact-openfhe", version 1) for
+ *       OpenFHE's EvalChebyshevSeries(ct, coeffs, a, b), which computes
+ *       coeffs[0]/2 + sum_{i>=1} coeffs[i] T_i(y), y = -1 + 2 (x - a) / (b - a):
+ *       coeffs[0] is TWICE the constant Chebyshev term; trailing exactly-zero
+ *       coefficients are trimmed (below degree 5 OpenFHE's linear method spends
+ *       levels on them). Verified against openfhe-development v1.5.1,
+ *       src/pke/lib/scheme/ckksrns/ckksrns-advancedshe.cpp.
+ *   PACT_EXPORT_LATTIGO  JSON (format "polyact-lattigo", version 1) for Lattigo
+ *       v5/v6 bignum.NewPolynomial(bignum.Chebyshev, coeffs, [2]float64{A, B}),
+ *       which evaluates coeffs[0] + sum_{i>=1} coeffs[i] T_i(y), constant term
+ *       NOT halved, y = scalar x + constant with scalar = 2/(B-A) and
+ *       constant = (-A-B)/(B-A) (Polynomial.ChangeOfBasis); the CKKS evaluator
+ *       does not apply that map itself: the user applies it before Evaluate.
+ *       Verified against lattigo v6.2.0 utils/bignum/polynomial.go (same in
+ *       v5.0.7) and circuits/ckks/polynomial/polynomial_evaluator.go.
+ *   PACT_EXPORT_C  a self-contained C99/C++ header: per layer
+ *       `static const double <prefix>_layer<i>_cheb[]` (every part's
+ *       coefficients, plan convention, %.17g so they read back bit-exactly),
+ *       intervals, degrees, a table of layers and inline Clenshaw evaluation
+ *       <prefix>_layer_eval(i, x) identical to pact_plan_layer_eval.
+ *
+ * Both JSON documents describe each layer as a chain of Chebyshev series:
+ *
+ *   {"format": "polyact-openfhe" | "polyact-lattigo", "version": 1,
+ *    "created_by": "polyact 0.1.0", "model": {"name", "sha256"},
+ *    "folded": false | true, "convention": "<the evaluation formula>",
+ *    "levels_note": "<where the level counts come from>",
+ *    "layers": [{
+ *      "index": i, "name": "layer1.0.relu1", "func": "relu", "form": "poly" | "composite",
+ *      "bound": B (composite only, informative),
+ *      "input_map": null | {"scale": s, "shift": t},
+ *      "series": [{"degree": d, "coeffs": [d + 1 numbers],
+ *                  OpenFHE: "a": a, "b": b, "levels": n
+ *                  Lattigo: "interval": [A, B], "change_of_basis":
+ *                           {"scalar": 2/(B-A), "constant": (-A-B)/(B-A)},
+ *                           "odd": bool, "even": bool, "levels": n}, ...],
+ *      "final": {"op": "none"} | {"op": "mul_input", "add": c},
+ *      "levels": total levels of the layer}]}
+ *
+ * To evaluate layer i on ciphertext x: in = x, or, when "input_map" is not
+ * null, the input map y = scale * x + shift must already have been applied
+ * (fold it into the preceding linear layer: W' = scale W, bias' = scale bias +
+ * shift) and in = y. Then s = in; for each series in order: s = series(s);
+ * finally out = s ("none") or out = (in + add) * s ("mul_input"). In OpenFHE:
+ *
+ *   Ciphertext<DCRTPoly> s = in;
+ *   for (auto &p : layer["series"])
+ *       s = cc->EvalChebyshevSeries(s, p["coeffs"].get<std::vector<double>>(),
+ *                                   p["a"].get<double>(), p["b"].get<double>());
+ *   if (layer["final"]["op"] == "mul_input") {
+ *       double add = layer["final"]["add"];
+ *       s = cc->EvalMult(add != 0.0 ? cc->EvalAdd(in, add) : in, s);
+ *   }
+ *
+ * Composite layers (u = x / B, s = p_k(...p_1(u)), relu B u (1+s)/2, abs B u s,
+ * sign s) are exported so that no separate multiplication is needed: series 0
+ * takes the layer input itself (its interval is B times part 1's, so
+ * OpenFHE's input map absorbs the 1/B), and for relu/abs the last series
+ * already includes the final affine factor ((1+s)/2 for relu), leaving one
+ * ciphertext product with the input: the plan's depth.
+ *
+ * Unfolded (default), every series is on its own interval, exactly the plan's
+ * parts. Folded (opts.folded): every series is on exactly [-1, 1]: the first
+ * input map is returned as "input_map" for the preceding linear layer and
+ * each later map is folded into the previous series' coefficients, saving
+ * OpenFHE one level per series (Lattigo: one rescale per non-integer scalar).
+ *
+ * "levels" (OpenFHE): per series, the levels EvalChebyshevSeries consumed on
+ * [-1, 1] as measured with OpenFHE 1.5.1 (../shared/he/openfhe-n16-2core.json:
+ * degree 1: 1, 2: 2, 3-5: 3, 6-13: 4, 14-27: 5, 28-59: 6, 60-119: 7,
+ * 120-247: 8, 248-495: 9, 496-1007: 10 (measured at 511), 1008-1023: 11
+ * (OpenFHE's GetDepthByDegree less one)), plus 1 when the interval is not
+ * [-1, 1] within 2^-44; plus 1 for the final product. Lattigo: per series
+ * ceil(log2(d + 1)) plus 1 when its change-of-basis scalar is not an integer
+ * (an integer scalar needs no rescale), plus 1 for the final product. */
+typedef enum {
+    PACT_EXPORT_OPENFHE = 0,
+    PACT_EXPORT_LATTIGO = 1,
+    PACT_EXPORT_C = 2
+} pact_export_format;
+
+typedef struct {
+    int folded;           /* OpenFHE / Lattigo: 1 = every series on [-1, 1] (see above) */
+    const char *c_prefix; /* C: prefix of the header's identifiers, a C identifier of at
+                           * most 32 characters (NULL or "": "pact") */
+} pact_export_opts;
+
+void pact_export_opts_default(pact_export_opts *opts);
+
+/* "openfhe", "lattigo", "c"; "?" for unknown values. */
+const char *pact_export_format_name(pact_export_format format);
+
+/* Parses a name as printed by pact_export_format_name. out *format.
+ * PACT_EINVAL if unknown. */
+pact_status pact_export_format_from_name(const char *name, pact_export_format *format,
+                                         pact_error *err);
+
+/* Levels OpenFHE's EvalChebyshevSeries consumes for a series of degree
+ * 1..1023 (index of its last non-zero coefficient) on [-1, 1]; add 1 for any
+ * other interval. -1 outside 1..1023. */
+int pact_openfhe_series_levels(int degree);
+
+/* Exports every layer of `plan` (all must be set) in `format`.
+ * out *text: a new NUL-terminated document (free with free()); NULL on error.
+ * Same plan and options -> byte-identical text.
+ * PACT_EINVAL (unknown format, folded with PACT_EXPORT_C, bad prefix, unset
+ * layer), PACT_ENUMERIC (a folded coefficient overflows), PACT_ENOMEM. */
+pact_status pact_export(const pact_plan *plan, pact_export_format format,
+                        const pact_export_opts *opts, char **text, pact_error *err);
+
+/* pact_export written to `path` through a temporary file renamed over it: on
+ * any error nothing is written. PACT_EIO when the file cannot be written. */
+pact_status pact_export_save(const pact_plan *plan, pact_export_format format,
+                             const pact_export_opts *opts, const char *path, pact_error *err);
+
 #ifdef __cplusplus
 }
 #endif

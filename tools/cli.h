@@ -48,5 +48,6 @@ int cmd_fit(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

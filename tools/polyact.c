@@ -15,6 +15,7 @@ static const command commands[] = {
     {"calibrate", cmd_calibrate, "measure each activation layer's input distribution"},
     {"eval", cmd_eval, "accuracy of the network or of its polynomial version (PANN)"},
     {"cost", cmd_cost, "HE cost of a uniform plan on a CIFAR ResNet, op by op"},
+    {"export", cmd_export, "a plan for OpenFHE, Lattigo or as a C header"},
 };
 
 static void usage(FILE *out)
