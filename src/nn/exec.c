@@ -13,6 +13,7 @@ void pact_graph_clear(pact_graph *g)
     for (int i = 0; i < g->n_ops; i++) {
         free(g->ops[i].weight);
         free(g->ops[i].bias);
+        free(g->ops[i].wino);
     }
     for (int i = 0; i < g->n_act; i++)
         free(g->act_names ? g->act_names[i] : NULL);
@@ -94,6 +95,10 @@ pact_status pact_graph_finish(pact_graph *g, pact_error *err)
     for (int l = 0; l < g->n_act; l++)
         if (g->act_op[l] < 0)
             return pact_fail(err, PACT_EFORMAT, "internal: activation layer %d has no op", l);
+    for (int i = 0; i < g->n_ops; i++)
+        if (pact_wino_eligible(&g->ops[i]) && !g->ops[i].wino &&
+            pact_wino_prepare(&g->ops[i]) != PACT_OK)
+            return pact_fail(err, PACT_ENOMEM, "out of memory");
     return PACT_OK;
 }
 
@@ -210,6 +215,7 @@ pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, 
         }
         for (int i = first; i < last && st == PACT_OK; i++) {
             const pact_op *op = &g->ops[i];
+            double t0 = io->profile && op->kind != PACT_OP_CONV ? pact_seconds() : 0.0;
             float *out = ws + offset[op->out];
             const float *in = op->kind == PACT_OP_NORMALIZE
                                   ? io->input + (size_t)b0 * g->input_size
@@ -223,7 +229,7 @@ pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, 
                 const pact_op *next = i + 1 < last ? &g->ops[i + 1] : NULL;
                 int fuse = !io->hook && next && next->kind == PACT_OP_ACT && next->in == op->out;
                 pact_conv_run(op, in, op->res >= 0 ? ws + offset[op->res] : NULL, out, nb, fuse,
-                              fuse ? g->act_funcs[next->layer] : PACT_RELU, work);
+                              fuse ? g->act_funcs[next->layer] : PACT_RELU, work, io->profile);
                 if (fuse)
                     i++;
                 break;
@@ -239,6 +245,9 @@ pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, 
                        nb);
                 break;
             }
+            if (io->profile && op->kind != PACT_OP_CONV)
+                io->profile[op->kind == PACT_OP_ACT ? PACT_PROF_ACT : PACT_PROF_OTHER] +=
+                    pact_seconds() - t0;
         }
         for (int b = 0; b < nb && n_out && st == PACT_OK; b++) {
             float *dst = io->state_out + (size_t)(b0 + b) * out_floats;

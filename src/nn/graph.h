@@ -32,6 +32,7 @@ typedef struct {
     int ksize, stride, pad;
     float *weight;           /* CONV [c_out][c_in * k * k]; LINEAR [c_out][c_in] */
     float *bias;             /* [c_out] */
+    float *wino;             /* CONV by Winograd: [16][c_out][c_in] transformed weights */
     int res;                 /* buffer added to the output, -1 for none */
     pact_shortcut res_kind;
     pact_shape res_shape;
@@ -71,7 +72,14 @@ typedef struct {
     float *logits;           /* batch x n_classes, when last == n_ops */
     pact_act_hook hook;
     void *hook_ctx;
+    double *profile;         /* optional: seconds added per PACT_PROF_* phase */
 } pact_graph_io;
+
+/* Phases timed when pact_graph_io.profile is set (benchmarks only). */
+enum {
+    PACT_PROF_IM2COL, PACT_PROF_SGEMM, PACT_PROF_EPILOGUE, PACT_PROF_ACT, PACT_PROF_OTHER,
+    PACT_PROF_COUNT
+};
 
 pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, int max_batch,
                            const pact_graph_io *io, pact_error *err);
@@ -89,7 +97,24 @@ size_t pact_conv_work_floats(const pact_op *op, int batch);
 
 /* out = conv(in) + bias (+ shortcut(res)); then `act` applied when apply_act. */
 void pact_conv_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
-                   int apply_act, pact_func act, float *work);
+                   int apply_act, pact_func act, float *work, double *profile);
+
+/* Monotonic clock in seconds (for the optional profile). */
+double pact_seconds(void);
+
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 same-size convolutions (winograd.c).
+ * prepare: op->wino from op->weight (PACT_ENOMEM). */
+int pact_wino_eligible(const pact_op *op);
+pact_status pact_wino_prepare(pact_op *op);
+size_t pact_wino_work_floats(const pact_op *op, int batch);
+void pact_wino_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                   int apply_act, pact_func act, float *work, double *profile);
+
+/* Bias, shortcut and (when apply_act) activation for output plane (image b of
+ * the group, channel c): o = act(conv + bias[c] + shortcut(res)); conv may be o.
+ * res points at the group's first image. */
+void pact_conv_finish_plane(const pact_op *op, const float *conv, float *o, const float *res,
+                            int b, int c, int apply_act, pact_func act);
 
 /* In-place exact activation over n floats. */
 void pact_act_apply(pact_func f, float *x, size_t n);

@@ -2,6 +2,7 @@
 #include "builders.h"
 #include "../internal.h"
 #include "../io/sha256.h"
+#include "net_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -185,3 +186,6 @@ void pact_net_model(const pact_net *net, pact_model *model)
     model->n_classes = net->graph.n_classes;
     model->forward = model_forward;
 }
+
+const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
+int pact_net_max_batch(const pact_net *net) { return net->max_batch; }
