@@ -142,6 +142,56 @@ pact_status pact_bsgs_plan(int degree, pact_bsgs *plan, pact_error *err);
 
 /* @@SECTION data */
 
+/* CIFAR-10 in its official binary format: records of 3073 bytes, a label byte
+ * (0..9) then 3072 pixel bytes (1024 R, 1024 G, 1024 B, row-major 32 x 32). A
+ * data set is held in memory as those bytes; images come out as floats.
+ *
+ *   pact_dataset *ds = NULL;
+ *   if (pact_cifar_load("test_batch.bin", PACT_SPLIT_TEST, 0, &ds, &err) == PACT_OK) {
+ *       float *x = malloc(64 * sizeof(float) * PACT_CIFAR_IMAGE_SIZE);
+ *       pact_dataset_images_f32(ds, 0, 64, x, &err);   ...
+ *   }
+ */
+#define PACT_CIFAR_IMAGE_SIZE 3072   /* floats per image: 3 x 32 x 32, CHW */
+#define PACT_CIFAR_RECORD_SIZE 3073  /* bytes per record in the binary files */
+#define PACT_CIFAR_CLASSES 10
+
+typedef struct pact_dataset pact_dataset;
+
+/* Which files of a CIFAR-10 directory to read. */
+typedef enum {
+    PACT_SPLIT_TEST = 0,  /* test_batch.bin */
+    PACT_SPLIT_TRAIN = 1  /* data_batch_1.bin .. data_batch_5.bin, in that order */
+} pact_split;
+
+/* "train" / "test" -> *split; PACT_EINVAL naming the value otherwise. */
+pact_status pact_split_from_name(const char *name, pact_split *split, pact_error *err);
+
+/* Loads CIFAR-10 records from `path`: a file of N records (any name, e.g. the
+ * shared test_batch_first1017.bin), or a directory holding the official batch
+ * files of `split` (ignored for a file). Reads at most `max_images` records
+ * (0 = all); a directory's files are read in order only as far as needed.
+ * out *ds: new data set; free with pact_dataset_free.
+ * Returns PACT_OK; PACT_EIO (missing/unreadable file, named); PACT_EFORMAT (size
+ * not a multiple of 3073, empty file, label outside 0..9: file and record named);
+ * PACT_ENOMEM. */
+pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,
+                            pact_dataset **ds, pact_error *err);
+
+void pact_dataset_free(pact_dataset *ds);
+
+/* Number of images. */
+size_t pact_dataset_count(const pact_dataset *ds);
+
+/* Label of image i (0..9), or -1 when i is out of range. */
+int pact_dataset_label(const pact_dataset *ds, size_t i);
+
+/* Writes images first .. first+count-1 to out (count x PACT_CIFAR_IMAGE_SIZE
+ * floats, caller-allocated): pixel / 255 (float), CHW order, as torchvision's
+ * ToTensor. PACT_EINVAL when the range is outside the data set. */
+pact_status pact_dataset_images_f32(const pact_dataset *ds, size_t first, size_t count,
+                                    float *out, pact_error *err);
+
 /* ======================================================================== */
 /* Networks and the model interface                 (src/nn/)               */
 /* ======================================================================== */
@@ -180,6 +230,145 @@ typedef struct {
 } pact_model;
 
 /* @@SECTION net */
+
+/* pact_net: polyact's own fp32 engine, one implementation of pact_model. It
+ * reads CIFAR ResNets of He et al. (ResNet-20/32/44/56/110, option-A shortcuts,
+ * depth found from the tensor names) from .safetensors files (F32, or F16/BF16
+ * converted on load), folds batch norm into the convolutions and runs them as
+ * im2col + OpenBLAS sgemm over groups of images.
+ *
+ *   pact_net *net = NULL; pact_model m;
+ *   if (pact_net_load("resnet20.safetensors", NULL, &net, &err) != PACT_OK) ...
+ *   pact_net_model(net, &m);              (hand &m to calibration, evaluation)
+ *   pact_net_forward(net, x, 64, NULL, NULL, logits, &err);   (exact ReLU)
+ *
+ * Activation layers are named "relu" (after the stem convolution), then
+ * "layerS.B.relu1" and "layerS.B.relu2" for stage S = 1..3, block B, in
+ * execution order; ResNet-20 has 19. The input is pixels / 255 in CHW order;
+ * the net normalises it with the file's __metadata__ input_mean and input_std
+ * ("0.485,0.456,0.406"), unless the options override them.
+ *
+ * Threads: the convolutions use OpenBLAS's threads (OPENBLAS_NUM_THREADS, or
+ * openblas_set_num_threads from the application). A loaded net is immutable:
+ * every forward call allocates its own workspace, so distinct threads may run
+ * forwards of one net at the same time. */
+typedef struct pact_net pact_net;
+
+/* Options; NULL or a zero-initialised struct gives the defaults. */
+typedef struct {
+    pact_func act;             /* every activation layer's function (PACT_RELU = 0) */
+    const double *input_mean;  /* 3 values overriding __metadata__ input_mean, or NULL */
+    const double *input_std;   /* 3 values > 0 overriding __metadata__ input_std, or NULL */
+    int max_batch;             /* images per internal slice (0 = 64): bounds the
+                                  workspace; a forward of more images runs in
+                                  consecutive slices */
+} pact_net_opts;
+
+/* Loads and validates a model file. out *net: free with pact_net_free.
+ * Returns PACT_OK; PACT_EIO (cannot read); PACT_EFORMAT (malformed file, missing
+ * tensor, wrong dtype or shape, NaN/inf weights, unexpected tensor, no input
+ * normalisation in the metadata and none given: the message names the file
+ * and the tensor or key); PACT_EINVAL (bad options); PACT_ENOMEM. */
+pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **net,
+                          pact_error *err);
+
+void pact_net_free(pact_net *net);
+
+/* Architecture name, e.g. "resnet20"; owned by the net. */
+const char *pact_net_name(const pact_net *net);
+
+/* SHA-256 of the weights file's bytes as 64 lower-case hex digits; owned by the
+ * net. Names the exact weights that a calibration or a plan was made with. */
+const char *pact_net_sha256(const pact_net *net);
+
+/* Number of activation layers (ResNet-(6n+2): 6n+1). */
+int pact_net_act_count(const pact_net *net);
+
+/* Name of activation layer `layer` (owned by the net), NULL out of range. */
+const char *pact_net_act_name(const pact_net *net, int layer);
+
+/* Index of the activation layer called `name`, or -1. */
+int pact_net_act_find(const pact_net *net, const char *name);
+
+/* Shape of activation layer `layer`'s input per image (channels x height x
+ * width; any pointer may be NULL). PACT_EINVAL out of range. */
+pact_status pact_net_act_shape(const pact_net *net, int layer, int *channels, int *height,
+                               int *width, pact_error *err);
+
+/* Floating-point operations per image (2 per multiply-add of the convolutions
+ * and the linear layer), for reporting throughput in GFLOP/s. */
+double pact_net_flops(const pact_net *net);
+
+/* Fills *model with the model-interface view of the net (ctx = net). The view
+ * points into the net and is valid while the net lives. */
+void pact_net_model(const pact_net *net, pact_model *model);
+
+/* Runs `batch` images: input batch x 3072 floats (pixels / 255, CHW), logits
+ * batch x n_classes floats (caller-allocated). At every activation layer
+ * calls hook(hook_ctx, layer, x, n, channels, spatial, err) with the layer's
+ * input, which the hook overwrites with the output; hook NULL applies the
+ * exact function. Batches larger than max_batch run as consecutive slices, so
+ * the hook is then called once per layer and slice, `n` being the slice size.
+ * Returns PACT_OK; PACT_EINVAL (batch < 0, NULL buffers); PACT_ENOMEM; or the
+ * hook's status (the forward stops there). */
+pact_status pact_net_forward(const pact_net *net, const float *input, int batch,
+                             pact_act_hook hook, void *hook_ctx, float *logits,
+                             pact_error *err);
+
+/* Running part of the network, for measuring one layer's impact without
+ * recomputing everything before it. The state at activation layer `layer` is
+ * that layer's input followed by every other tensor the rest of the network
+ * still needs (e.g. a residual block's input): pact_net_state_size(net, layer)
+ * floats per image (0 for an invalid layer); its first C x H x W floats are the
+ * activation's input (pact_net_act_shape). */
+size_t pact_net_state_size(const pact_net *net, int layer);
+
+/* Runs the network up to activation layer `layer` (its activation not
+ * applied; the hook is called for the layers before it) and writes
+ * batch x pact_net_state_size floats to `state`, image after image. */
+pact_status pact_net_forward_to(const pact_net *net, const float *input, int batch, int layer,
+                                pact_act_hook hook, void *hook_ctx, float *state,
+                                pact_error *err);
+
+/* Runs the rest of the network from a state written by pact_net_forward_to,
+ * starting with activation layer `layer` itself (the hook is called for it and
+ * every later layer), and writes the logits. forward_to then forward_from gives
+ * the logits of pact_net_forward bit for bit. */
+pact_status pact_net_forward_from(const pact_net *net, int layer, const float *state, int batch,
+                                  pact_act_hook hook, void *hook_ctx, float *logits,
+                                  pact_error *err);
+
+/* Progress of a long computation: `done` of `total` units (images) finished.
+ * Called from the computing thread; the library itself never prints. */
+typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
+
+/* Options of pact_model_evaluate; NULL or zero-initialised = defaults. */
+typedef struct {
+    size_t max_images;         /* 0 = the whole data set */
+    int batch;                 /* images per forward call (0 = 64) */
+    pact_act_hook hook;        /* NULL: the exact activations */
+    void *hook_ctx;
+    pact_progress_fn progress; /* optional, called after every batch */
+    void *progress_ctx;
+} pact_eval_opts;
+
+typedef struct {
+    size_t images;             /* images evaluated */
+    size_t correct;            /* top-1 prediction equal to the label */
+    double accuracy;           /* correct / images */
+    double seconds;            /* wall time of the forward passes and input conversion */
+    double images_per_second;
+} pact_eval_result;
+
+/* Top-1 accuracy of any model on a data set (the first max_images images),
+ * through the model interface; with opts->hook the activations are replaced
+ * (a PANN). `predicted` (optional, caller-allocated, one int per evaluated
+ * image) receives the argmax of each image's logits (the first on ties).
+ * Returns PACT_OK; PACT_EINVAL (model input size is not 3072, empty data set,
+ * bad options); PACT_ENOMEM; or the forward's status. */
+pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
+                                const pact_eval_opts *opts, pact_eval_result *result,
+                                int *predicted, pact_error *err);
 
 /* ======================================================================== */
 /* Calibration                                      (src/pann/)             */
