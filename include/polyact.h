@@ -376,6 +376,87 @@ pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
 
 /* @@SECTION calib */
 
+/* Each activation layer's input distribution over a set of images: count,
+ * min, max, mean, std, quantiles, and a fixed-bin histogram over [min, max].
+ *
+ *   pact_calib *cal = NULL;
+ *   pact_calibrate(&model, train_images, NULL, &cal, &err);
+ *   pact_calib_save(cal, "calib.json", &err);
+ *
+ * Images run in chunks of opts->batch, fixed by the data; each chunk's partial
+ * statistics (count, min, max, mean and sum of squared deviations, histogram
+ * counts) are merged in chunk order, so the result does not depend on how
+ * chunks are spread over threads or processes. Two passes: the first finds
+ * each layer's range, the second fills the histogram over it. Quantiles are
+ * read from the histogram (linear inside a bin): error at most one bin width,
+ * (max - min) / bins. */
+typedef struct pact_calib pact_calib;
+
+#define PACT_CALIB_MAX_QUANTILES 16
+
+typedef struct {
+    size_t max_images;         /* 0: the whole data set */
+    int batch;                 /* images per chunk (default 64) */
+    int bins;                  /* histogram bins, 1..1000000 (default 2048) */
+    int n_quantiles;           /* 0: the default set 1e-4 1e-3 1e-2 .05 .5 .95 .99 .999 .9999 */
+    double quantiles[PACT_CALIB_MAX_QUANTILES]; /* in (0, 1), increasing */
+    const char *model_name;    /* recorded in the file (NULL: "") */
+    const char *model_sha256;  /* recorded in the file (NULL: "") */
+    const char *data_name;     /* recorded in the file (NULL: "") */
+    pact_progress_fn progress; /* optional: images done of 2 x total (two passes) */
+    void *progress_ctx;
+} pact_calib_opts;
+
+void pact_calib_opts_default(pact_calib_opts *opts);
+
+/* One layer's statistics, as a view valid while the calibration lives. */
+typedef struct {
+    const char *name;
+    pact_func func;
+    uint64_t count;             /* values seen (images x channels x spatial) */
+    double min, max, mean, std;
+    int n_quantiles;
+    const double *quantile_p;   /* n_quantiles probabilities */
+    const double *quantile_x;   /* the values below which that fraction lies */
+    int bins;
+    double hist_min, hist_max;  /* bin k covers hist_min + [k, k+1) (max-min)/bins */
+    const double *counts;       /* bins counts (integers; sum = count) */
+} pact_calib_layer;
+
+/* Runs `model` on the data set observing every activation layer's input
+ * (activations applied exactly). out *calib: free with pact_calib_free.
+ * PACT_EINVAL (bad options, empty data set); PACT_ENUMERIC (a layer input
+ * that is not finite: names the layer); errors of the forward function. */
+pact_status pact_calibrate(const pact_model *model, const pact_dataset *data,
+                           const pact_calib_opts *opts, pact_calib **calib, pact_error *err);
+
+void pact_calib_free(pact_calib *calib);
+
+int pact_calib_layer_count(const pact_calib *calib);
+size_t pact_calib_images(const pact_calib *calib);
+const char *pact_calib_model_name(const pact_calib *calib);
+const char *pact_calib_model_sha256(const pact_calib *calib);
+
+/* out *layer: view of layer i. PACT_EINVAL if i is out of range. */
+pact_status pact_calib_layer_get(const pact_calib *calib, int i, pact_calib_layer *layer,
+                                 pact_error *err);
+
+/* Index of the layer called `name`, or -1. */
+int pact_calib_find(const pact_calib *calib, const char *name);
+
+/* The value below which fraction p (0 <= p <= 1) of layer i's inputs lie,
+ * read from the histogram; NaN for a bad layer or p. */
+double pact_calib_quantile(const pact_calib *calib, int i, double p);
+
+/* Writes calib.json ({"format": "polyact-calib", "version": 1, ...}, schema
+ * in the README) atomically; same calibration, byte-identical file. */
+pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_error *err);
+
+/* Reads and validates calib.json. out *calib: free with pact_calib_free.
+ * PACT_EIO; PACT_EFORMAT naming the layer and field (counts that do not sum
+ * to the count, min > max, non-increasing quantiles, unknown version ...). */
+pact_status pact_calib_load(const char *path, pact_calib **calib, pact_error *err);
+
 /* ======================================================================== */
 /* Plans and PANN evaluation                        (src/pann/)             */
 /* ======================================================================== */
@@ -522,10 +603,6 @@ void pact_pann_reset_stats(pact_pann *pann);
 
 /* --- accuracy of a network or of its PANN -------------------------------- */
 
-typedef struct pact_dataset pact_dataset; /* see "Data sets" */
-
-/* Called after each chunk of images (library code never prints). */
-typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
 
 typedef struct {
     pact_arith arith;       /* how the plan's polynomials are evaluated */
@@ -533,9 +610,9 @@ typedef struct {
     size_t max_images;      /* 0: the whole data set */
     pact_progress_fn progress;
     void *progress_ctx;
-} pact_eval_opts;
+} pact_pann_eval_opts;
 
-void pact_eval_opts_default(pact_eval_opts *opts);
+void pact_pann_eval_opts_default(pact_pann_eval_opts *opts);
 
 typedef struct {
     size_t images;
@@ -548,16 +625,16 @@ typedef struct {
     double seconds;           /* wall time of the whole evaluation */
     int n_layers;
     pact_layer_stats *layers; /* n_layers entries (plan only; NULL otherwise) */
-} pact_eval_report;
+} pact_pann_report;
 
 /* Runs `model` on the data set, exactly and (when plan != NULL) as a PANN with
  * `plan`'s approximations, and compares them. plan must match model
- * (pact_plan_check_model). out *report (release with pact_eval_report_free). */
-pact_status pact_eval(const pact_model *model, const pact_dataset *data, const pact_plan *plan,
-                      const pact_eval_opts *opts, pact_eval_report *report, pact_error *err);
+ * (pact_plan_check_model). out *report (release with pact_pann_report_free). */
+pact_status pact_pann_evaluate(const pact_model *model, const pact_dataset *data, const pact_plan *plan,
+                      const pact_pann_eval_opts *opts, pact_pann_report *report, pact_error *err);
 
 /* Frees what a report owns (not the struct itself); NULL is a no-op. */
-void pact_eval_report_free(pact_eval_report *report);
+void pact_pann_report_free(pact_pann_report *report);
 
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */
