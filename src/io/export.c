@@ -79,33 +79,8 @@ void export_text_printf(export_text *t, const char *fmt, ...)
     t->len += (size_t)n;
 }
 
-void export_format_double(char buf[EXPORT_DOUBLE_MAX], double v, int shortest)
-{
-    for (int prec = shortest ? 15 : 17; prec <= 17; prec++) {
-        snprintf(buf, EXPORT_DOUBLE_MAX, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    /* a caller's setlocale() may have made the decimal point a comma */
-    for (char *p = buf; *p; p++)
-        if (*p == ',')
-            *p = '.';
-}
 
-cJSON *export_json_number(double v)
-{
-    char buf[EXPORT_DOUBLE_MAX];
-    export_format_double(buf, v, 1);
-    return cJSON_CreateRaw(buf);
-}
 
-cJSON *export_json_numbers(const double *v, int count)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < count; i++)
-        cJSON_AddItemToArray(a, export_json_number(v[i]));
-    return a;
-}
 
 cJSON *export_json_head(const pact_plan *plan, const char *format, int folded,
                         const char *convention, const char *levels_note)
@@ -135,11 +110,11 @@ void export_json_layer_head(cJSON *o, const pact_plan_layer *l, int index, const
     cJSON_AddStringToObject(o, "func", pact_func_name(l->func));
     cJSON_AddStringToObject(o, "form", l->form == PACT_FORM_POLY ? "poly" : "composite");
     if (l->form == PACT_FORM_COMPOSITE)
-        cJSON_AddItemToObject(o, "bound", export_json_number(l->bound));
+        cJSON_AddItemToObject(o, "bound", pact_json_number(l->bound));
     if (c->folded) {
         cJSON *map = cJSON_AddObjectToObject(o, "input_map");
-        cJSON_AddItemToObject(map, "scale", export_json_number(c->in_scale));
-        cJSON_AddItemToObject(map, "shift", export_json_number(c->in_shift));
+        cJSON_AddItemToObject(map, "scale", pact_json_number(c->in_scale));
+        cJSON_AddItemToObject(map, "shift", pact_json_number(c->in_shift));
     } else {
         cJSON_AddNullToObject(o, "input_map");
     }

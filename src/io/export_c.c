@@ -81,9 +81,9 @@ static void c_string(export_text *t, const char *s)
 }
 
 /* %.17g, locale-proof: every double reads back bit for bit */
-static const char *c_double(char buf[EXPORT_DOUBLE_MAX], double v)
+static const char *c_double(char buf[PACT_DOUBLE_TEXT_MAX], double v)
 {
-    export_format_double(buf, v, 0);
+    pact_format_double(buf, v, 0);
     return buf;
 }
 
@@ -118,7 +118,7 @@ pact_status export_c_header(const pact_plan *plan, const char *prefix, char **te
     for (size_t i = 0; i <= n; i++)
         upper[i] = (char)toupper((unsigned char)prefix[i]);
     int n_layers = pact_plan_layer_count(plan);
-    char x[EXPORT_DOUBLE_MAX], y[EXPORT_DOUBLE_MAX], z[EXPORT_DOUBLE_MAX];
+    char x[PACT_DOUBLE_TEXT_MAX], y[PACT_DOUBLE_TEXT_MAX], z[PACT_DOUBLE_TEXT_MAX];
 
     export_text t = {0};
     export_text_printf(&t,

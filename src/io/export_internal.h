@@ -4,6 +4,7 @@
 #define PACT_EXPORT_INTERNAL_H
 
 #include "../internal.h"
+#include "json_num.h"
 
 #include <stddef.h>
 
@@ -47,16 +48,6 @@ pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_
 pact_status export_lattigo(const pact_plan *plan, int folded, char **text, pact_error *err);
 pact_status export_c_header(const pact_plan *plan, const char *prefix, char **text,
                             pact_error *err);
-
-/* v as text that reads back exactly: %.17g, or (shortest) the fewest of 15..17
- * significant digits that do; always with a '.' decimal point. */
-#define EXPORT_DOUBLE_MAX 40
-void export_format_double(char buf[EXPORT_DOUBLE_MAX], double v, int shortest);
-
-/* JSON numbers that read back exactly (cJSON's own printer may drop the last
- * bit: it accepts 15 digits when they come back within one epsilon). */
-struct cJSON *export_json_number(double v);
-struct cJSON *export_json_numbers(const double *v, int count);
 
 /* The common head of both JSON documents ("format" .. "levels_note"), or NULL
  * when out of memory. `levels_note` may be NULL. */

@@ -62,11 +62,11 @@ static cJSON *series_json(const export_chain *c, int k, int *levels)
     }
     cJSON_AddNumberToObject(s, "degree", d);
     double iv[2] = {a, b};
-    cJSON_AddItemToObject(s, "interval", export_json_numbers(iv, 2));
-    cJSON_AddItemToObject(s, "coeffs", export_json_numbers(c->cheb[k], d + 1));
+    cJSON_AddItemToObject(s, "interval", pact_json_numbers(iv, 2));
+    cJSON_AddItemToObject(s, "coeffs", pact_json_numbers(c->cheb[k], d + 1));
     cJSON *cob = cJSON_AddObjectToObject(s, "change_of_basis");
-    cJSON_AddItemToObject(cob, "scalar", export_json_number(scalar));
-    cJSON_AddItemToObject(cob, "constant", export_json_number(constant));
+    cJSON_AddItemToObject(cob, "scalar", pact_json_number(scalar));
+    cJSON_AddItemToObject(cob, "constant", pact_json_number(constant));
     cJSON_AddBoolToObject(s, "odd", odd);
     cJSON_AddBoolToObject(s, "even", even);
     *levels = bit_length(d) + !integer_scalar;
@@ -105,7 +105,7 @@ pact_status export_lattigo(const pact_plan *plan, int folded, char **text, pact_
         cJSON *fin = cJSON_AddObjectToObject(o, "final");
         cJSON_AddStringToObject(fin, "op", c.final_mul ? "mul_input" : "none");
         if (c.final_mul)
-            cJSON_AddItemToObject(fin, "add", export_json_number(c.final_add));
+            cJSON_AddItemToObject(fin, "add", pact_json_number(c.final_add));
         cJSON_AddNumberToObject(o, "levels", total + c.final_mul);
         cJSON_AddItemToArray(layers, o);
         export_chain_free(&c);

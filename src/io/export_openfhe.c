@@ -32,12 +32,12 @@ static cJSON *series_json(const export_chain *c, int k, int *levels)
     cJSON *s = cJSON_CreateObject();
     int d = c->degree[k];
     cJSON_AddNumberToObject(s, "degree", d);
-    cJSON_AddItemToObject(s, "a", export_json_number(c->a[k]));
-    cJSON_AddItemToObject(s, "b", export_json_number(c->b[k]));
+    cJSON_AddItemToObject(s, "a", pact_json_number(c->a[k]));
+    cJSON_AddItemToObject(s, "b", pact_json_number(c->b[k]));
     cJSON *coeffs = cJSON_AddArrayToObject(s, "coeffs");
     for (int j = 0; coeffs && j <= d; j++)
         /* OpenFHE halves coeffs[0]: export twice the constant term */
-        cJSON_AddItemToArray(coeffs, export_json_number(j == 0 ? 2.0 * c->cheb[k][0] : c->cheb[k][j]));
+        cJSON_AddItemToArray(coeffs, pact_json_number(j == 0 ? 2.0 * c->cheb[k][0] : c->cheb[k][j]));
     *levels = pact_openfhe_series_levels(d) + !export_is_unit_interval(c->a[k], c->b[k]);
     cJSON_AddNumberToObject(s, "levels", *levels);
     return s;
@@ -78,7 +78,7 @@ pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_
         cJSON *fin = cJSON_AddObjectToObject(o, "final");
         cJSON_AddStringToObject(fin, "op", c.final_mul ? "mul_input" : "none");
         if (c.final_mul)
-            cJSON_AddItemToObject(fin, "add", export_json_number(c.final_add));
+            cJSON_AddItemToObject(fin, "add", pact_json_number(c.final_add));
         cJSON_AddNumberToObject(o, "levels", total + c.final_mul);
         cJSON_AddItemToArray(layers, o);
         export_chain_free(&c);

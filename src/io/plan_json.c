@@ -1,6 +1,7 @@
 /* plan.json: reading (every field validated) and writing (byte-stable). */
 #include "../pann/plan_internal.h"
 #include "file_util.h"
+#include "json_num.h"
 
 #include <cjson/cJSON.h>
 
@@ -16,24 +17,10 @@
 
 /* --- writing ----------------------------------------------------------- */
 
-static cJSON *number_array(const double *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) {
-        cJSON *x = cJSON_CreateNumber(v[i]);
-        if (!x || !cJSON_AddItemToArray(a, x)) {
-            cJSON_Delete(x);
-            cJSON_Delete(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
 /* NaN is not JSON: unknown values are written as null. */
 static cJSON *number_or_null(double v)
 {
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    return isfinite(v) ? pact_json_number(v) : cJSON_CreateNull();
 }
 
 static cJSON *layer_json(const plan_layer *l, int index)
@@ -46,22 +33,22 @@ static cJSON *layer_json(const plan_layer *l, int index)
     cJSON_AddStringToObject(o, "name", l->name);
     cJSON_AddStringToObject(o, "func", pact_func_name(l->func));
     cJSON_AddStringToObject(o, "form", l->form == PACT_FORM_POLY ? "poly" : "composite");
-    cJSON_AddItemToObject(o, "interval", number_array(iv, 2));
+    cJSON_AddItemToObject(o, "interval", pact_json_numbers(iv, 2));
     cJSON_AddNumberToObject(o, "depth", l->depth);
     cJSON_AddItemToObject(o, "max_error", number_or_null(l->max_error));
     cJSON_AddItemToObject(o, "impact", number_or_null(l->impact));
     if (l->form == PACT_FORM_POLY) {
         cJSON_AddNumberToObject(o, "degree", l->degrees[0]);
-        cJSON_AddItemToObject(o, "cheb", number_array(l->cheb[0], l->degrees[0] + 1));
+        cJSON_AddItemToObject(o, "cheb", pact_json_numbers(l->cheb[0], l->degrees[0] + 1));
     } else {
-        cJSON_AddNumberToObject(o, "bound", l->bound);
+        cJSON_AddItemToObject(o, "bound", pact_json_number(l->bound));
         cJSON *parts = cJSON_AddArrayToObject(o, "components");
         for (int k = 0; parts && k < l->n_parts; k++) {
             cJSON *c = cJSON_CreateObject();
             double piv[2] = {l->part_a[k], l->part_b[k]};
             cJSON_AddNumberToObject(c, "degree", l->degrees[k]);
-            cJSON_AddItemToObject(c, "interval", number_array(piv, 2));
-            cJSON_AddItemToObject(c, "cheb", number_array(l->cheb[k], l->degrees[k] + 1));
+            cJSON_AddItemToObject(c, "interval", pact_json_numbers(piv, 2));
+            cJSON_AddItemToObject(c, "cheb", pact_json_numbers(l->cheb[k], l->degrees[k] + 1));
             cJSON_AddItemToArray(parts, c);
         }
     }

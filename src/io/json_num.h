@@ -1,0 +1,21 @@
+/* Doubles in JSON text that read back bit for bit: cJSON prints 15 digits
+ * whenever they read back within one epsilon, which loses the last bit of
+ * about one coefficient in eight. */
+#ifndef PACT_JSON_NUM_H
+#define PACT_JSON_NUM_H
+
+#include <cjson/cJSON.h>
+
+#define PACT_DOUBLE_TEXT_MAX 40
+
+/* Writes finite v with the fewest of 15..17 significant digits that read back
+ * exactly (shortest = 0: always 17), with '.' as decimal point. */
+void pact_format_double(char buf[PACT_DOUBLE_TEXT_MAX], double v, int shortest);
+
+/* A cJSON raw number item for finite v (exact round trip); NULL on no memory. */
+cJSON *pact_json_number(double v);
+
+/* An array of n such numbers; NULL on no memory. */
+cJSON *pact_json_numbers(const double *v, int n);
+
+#endif
