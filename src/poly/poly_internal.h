@@ -41,6 +41,12 @@ pact_fit_opts fit_opts_resolve(const pact_fit_opts *opts);
 pact_status maxerr_measure(const pact_poly *p, pact_fn f, void *ctx, int grid, double kink,
                            double *max_error, double *argmax, pact_error *err);
 
+/* First `nout` Chebyshev coefficients (c_0 not halved) of the degree-(m - 1)
+ * interpolant of f at the m first-kind nodes of [a, b]. PACT_ENUMERIC if f is
+ * not finite at a node; PACT_ENOMEM. */
+pact_status cheb_coeffs(pact_fn f, void *ctx, double a, double b, int m, int nout, double *c,
+                        pact_error *err);
+
 /* Validates the fields of resolved options; `what` prefixes the message. */
 pact_status fit_opts_check(const pact_fit_opts *o, const char *what, pact_error *err);
 
