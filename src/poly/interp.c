@@ -9,23 +9,37 @@
 pact_status cheb_coeffs(pact_fn f, void *ctx, double a, double b, int m, int nout, double *c,
                         pact_error *err)
 {
-    memset(c, 0, (size_t)nout * sizeof *c);
+    /* T_k(y_j) = cos(pi k (2j + 1) / (2m)): one correctly rounded cosine from a
+     * table indexed by k (2j + 1) mod 4m, no recurrence error */
+    size_t nt = 4 * (size_t)m;
+    double *cs = malloc(nt * sizeof *cs), *fx = malloc((size_t)m * sizeof *fx);
+    if (!cs || !fx) {
+        free(cs), free(fx);
+        return pact_fail(err, PACT_ENOMEM, "Chebyshev transform: out of memory (%d nodes)", m);
+    }
+    for (size_t i = 0; i < nt; i++)
+        cs[i] = cos(PACT_PI * (double)i / (2.0 * m));
     for (int j = 0; j < m; j++) {
-        double y = cos(PACT_PI * (j + 0.5) / m);
-        double x = cheb_from_unit(a, b, y), fx = f(ctx, x);
-        if (!isfinite(fx))
-            return pact_fail(err, PACT_ENUMERIC, "f(%.17g) = %g is not finite", x, fx);
-        /* T_k(y) by the recurrence: stable on [-1, 1] */
-        double t0 = 1.0, t1 = y;
-        for (int k = 0; k < nout; k++) {
-            c[k] += fx * t0;
-            double t2 = 2.0 * y * t1 - t0;
-            t0 = t1;
-            t1 = t2;
+        double x = cheb_from_unit(a, b, cs[2 * j + 1]);
+        fx[j] = f(ctx, x);
+        if (!isfinite(fx[j])) {
+            double v = fx[j];
+            free(cs), free(fx);
+            return pact_fail(err, PACT_ENUMERIC, "f(%.17g) = %g is not finite", x, v);
         }
     }
-    for (int k = 0; k < nout; k++)
-        c[k] *= (k == 0 ? 1.0 : 2.0) / m;
+    for (int k = 0; k < nout; k++) {
+        double s = 0.0;
+        size_t step = 2 * (size_t)k % nt, idx = (size_t)k % nt; /* k (2j + 1) mod 4m */
+        for (int j = 0; j < m; j++) {
+            s += fx[j] * cs[idx];
+            idx += step;
+            if (idx >= nt)
+                idx -= nt;
+        }
+        c[k] = s * (k == 0 ? 1.0 : 2.0) / m;
+    }
+    free(cs), free(fx);
     return PACT_OK;
 }
 
