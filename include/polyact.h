@@ -136,6 +136,275 @@ pact_status pact_bsgs_plan(int degree, pact_bsgs *plan, pact_error *err);
 
 /* @@SECTION poly */
 
+/* --- Polynomials in the Chebyshev basis ------------------------------------
+ * A pact_poly of degree d lives on its own interval [a, b]:
+ *
+ *   p(x) = sum_{k=0..d} c[k] T_k(y),   y = (2x - a - b) / (b - a)  in [-1, 1],
+ *
+ * T_k the Chebyshev polynomials of the first kind. c[0] is the plain constant
+ * coefficient: it is NOT halved (OpenFHE's EvalChebyshevSeries halves its first
+ * coefficient; the export doubles c[0] for it). The degree is what the creator
+ * asked for: trailing zero coefficients are kept (a degree-3 ReLU minimax fit on
+ * [-1, 1] has c[3] == 0 exactly); pact_poly_trim drops them when you ask.
+ * Evaluating outside [a, b] is allowed (it is still the same polynomial) but
+ * that is where polynomial approximations explode. */
+typedef struct pact_poly pact_poly;
+
+#define PACT_POLY_MAX_DEGREE 65535 /* any pact_poly (products, compositions) */
+#define PACT_FIT_MAX_DEGREE 255    /* fitted polynomials: degree 1..255 */
+
+/* A target function of x for the *_fn fitting variants. Must be finite on [a, b]. */
+typedef double (*pact_fn)(void *ctx, double x);
+
+/* New polynomial with Chebyshev coefficients cheb[0..degree] on [a, b] (copied).
+ * out *p: free with pact_poly_free. PACT_EINVAL: a, b not finite or a >= b,
+ * degree outside 0..PACT_POLY_MAX_DEGREE, cheb NULL or not finite. */
+pact_status pact_poly_create(double a, double b, int degree, const double *cheb,
+                             pact_poly **p, pact_error *err);
+
+/* Releases p; NULL is a no-op. */
+void pact_poly_free(pact_poly *p);
+
+/* Deep copy. out *copy: free with pact_poly_free. */
+pact_status pact_poly_copy(const pact_poly *p, pact_poly **copy, pact_error *err);
+
+/* Degree d (coefficients c[0..d]). */
+int pact_poly_degree(const pact_poly *p);
+
+/* Writes the interval [a, b]; either pointer may be NULL. */
+void pact_poly_interval(const pact_poly *p, double *a, double *b);
+
+/* The Chebyshev coefficients c[0..degree], owned by p (valid until it is freed). */
+const double *pact_poly_cheb(const pact_poly *p);
+
+/* p(x) by Clenshaw's recurrence (backward stable in the Chebyshev basis). */
+double pact_poly_eval(const pact_poly *p, double x);
+
+/* Lowers the degree, in place, while the leading coefficient satisfies
+ * |c[d]| <= tol (absolute), never below 0. Returns the new degree. */
+int pact_poly_trim(pact_poly *p, double tol);
+
+/* Monomial coefficients in x: p(x) = sum_{j=0..d} mono[j] x^j; mono holds
+ * degree + 1 doubles. Conditioning caveat: the monomial basis is exponentially
+ * ill-conditioned in the degree (and in max(|a|,|b|)^d): beyond degree ~20, or
+ * on wide intervals, the coefficients are huge, alternate in sign and evaluating
+ * them loses most digits. Keep the Chebyshev form for computing; this is an
+ * export. PACT_ENUMERIC if a coefficient overflows. */
+pact_status pact_poly_to_monomial(const pact_poly *p, double *mono, pact_error *err);
+
+/* Inverse of pact_poly_to_monomial: the polynomial sum mono[j] x^j, held on
+ * [a, b]. Same conditioning caveat. out *p: free with pact_poly_free. */
+pact_status pact_poly_from_monomial(double a, double b, int degree, const double *mono,
+                                    pact_poly **p, pact_error *err);
+
+/* dp/dx on the same interval, degree max(d - 1, 0). out *dp: caller frees. */
+pact_status pact_poly_derivative(const pact_poly *p, pact_poly **dp, pact_error *err);
+
+/* p * q; both must be on the same interval (PACT_EMISMATCH otherwise). Degree
+ * d_p + d_q (PACT_EINVAL above PACT_POLY_MAX_DEGREE). out *pq: caller frees. */
+pact_status pact_poly_mul(const pact_poly *p, const pact_poly *q, pact_poly **pq,
+                          pact_error *err);
+
+/* outer(inner(x)) on inner's interval, degree d_outer * d_inner (PACT_EINVAL
+ * above PACT_POLY_MAX_DEGREE). Exact in the polynomial sense: inner's values need
+ * not stay in outer's interval. out *composed: caller frees. */
+pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
+                              pact_poly **composed, pact_error *err);
+
+/* --- Fitting ----------------------------------------------------------------
+ * Every fit returns a new polynomial of exactly the requested degree on [a, b]
+ * and, optionally, its achieved max error: max |f(x) - p(x)| over [a, b],
+ * measured on a dense grid (opts->grid points, Chebyshev and uniform spacing
+ * merged, plus x = 0 when inside) with every local maximum refined by Brent's
+ * method. That measurement is independent of how the fit was made. */
+
+/* Symmetry to exploit on a symmetric interval [-r, r]. */
+typedef enum {
+    PACT_PARITY_AUTO = 0, /* pact_func fits: use the function's known structure
+                             (relu, gelu, gelu_tanh, silu = x/2 + even; abs even;
+                             sigmoid = 1/2 + odd; tanh, sign odd);
+                             *_fn fits: same as NONE */
+    PACT_PARITY_NONE,     /* general exchange on [a, b] */
+    PACT_PARITY_EVEN,     /* *_fn only: f is even; fit in T_0, T_2, ... */
+    PACT_PARITY_ODD       /* *_fn only: f is odd; fit in T_1, T_3, ... */
+} pact_parity;
+
+typedef struct {
+    int max_iter;       /* Remez exchanges before PACT_EMAXITER (default 100) */
+    double tol;         /* Remez stops when (max_error - levelled) <= tol * max_error
+                           + rounding floor, levelled = |E| of the reference
+                           (default 1e-10) */
+    int grid;           /* dense grid of the max-error measurement; 0 = auto,
+                           max(8192, 64 (degree + 1)) */
+    double floor;       /* lsq: weight of the Chebyshev floor in [0, 1] (default
+                           0.1), see pact_fit_lsq */
+    pact_parity parity; /* default PACT_PARITY_AUTO */
+} pact_fit_opts;
+
+/* Fills *opts with the defaults above. */
+void pact_fit_opts_default(pact_fit_opts *opts);
+
+/* Best uniform (minimax) approximation of f on [a, b] by a degree-`degree`
+ * polynomial, by the Remez exchange in the Chebyshev basis: reference started at
+ * Chebyshev extrema, multi-point exchange of the local extrema of the error
+ * (adaptive grid + Brent refinement), stop when the levelled error |E| and the
+ * max error agree to opts->tol. On symmetric intervals the parity of f is used
+ * (opts->parity): relu = x/2 + |x|/2 is fitted as |x| in even Chebyshev
+ * polynomials, so the kink sits at an end of the exchange interval and an odd
+ * degree gives the error of degree - 1 (the best fit is unique, hence also the
+ * best among all polynomials). The error then is exact to rounding: agreement
+ * with Sollya is ~1e-9 relative while the error is above ~1e-9 max|f|; below
+ * that, double precision rounding of f and p bounds what can be resolved.
+ * out *poly      new polynomial on [a, b]; free with pact_poly_free
+ * out *max_error optional (NULL): achieved max error (dense grid, see above)
+ * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, degree outside
+ * 1..PACT_FIT_MAX_DEGREE, bad opts, sign on an interval holding 0 where its
+ * best uniform error is >= 1/2: use pact_composite_sign);
+ * PACT_EMAXITER (not levelled within opts->max_iter: *poly still holds the best
+ * polynomial found and *max_error its error); PACT_ENUMERIC (singular reference
+ * system or non-finite f). */
+pact_status pact_fit_minimax(pact_func f, double a, double b, int degree,
+                             const pact_fit_opts *opts, pact_poly **poly,
+                             double *max_error, pact_error *err);
+
+/* pact_fit_minimax for any target f(ctx, x); opts->parity EVEN/ODD require a
+ * symmetric interval (a == -b) and an f of that parity (asserted, not checked;
+ * the measured max error shows a wrong assertion). */
+pact_status pact_fit_minimax_fn(pact_fn f, void *ctx, double a, double b, int degree,
+                                const pact_fit_opts *opts, pact_poly **poly,
+                                double *max_error, pact_error *err);
+
+/* Weighted least squares: minimises
+ *   (1 - floor) * sum_i w_i/W (f(x_i) - p(x_i))^2  +  floor * int (f - p)^2 dmu
+ * over degree-`degree` polynomials, where (x_i, w_i >= 0), i < n, are samples of
+ * the input distribution (W = sum of the w_i with x_i in [a, b]; samples outside
+ * [a, b] are ignored) and mu is the normalised Chebyshev measure on [a, b]
+ * (dy / (pi sqrt(1 - y^2))). The floor keeps the tails of the interval
+ * constrained where the data density vanishes; floor = opts->floor. x == NULL
+ * and n == 0 mean the uniform distribution on [a, b] (Gauss-Legendre, split at
+ * 0). Solved by Givens QR on the Chebyshev Vandermonde rows (no normal
+ * equations); the floor term uses f's Chebyshev coefficients (4096+ point DCT).
+ * Cost O(n degree^2): for millions of samples pass a histogram
+ * (pact_hist_samples).
+ * out *poly, *max_error as pact_fit_minimax (max_error is the uniform error).
+ * Returns PACT_OK; PACT_EINVAL (bad a, b, degree; floor outside [0, 1]; a
+ * negative or non-finite x_i or w_i, naming i; floor == 0 and fewer than
+ * degree + 1 distinct points carrying weight on [a, b], e.g. all weights zero:
+ * raise floor); PACT_ENUMERIC (non-finite f). */
+pact_status pact_fit_lsq(pact_func f, double a, double b, int degree, const double *x,
+                         const double *w, size_t n, const pact_fit_opts *opts,
+                         pact_poly **poly, double *max_error, pact_error *err);
+
+/* pact_fit_lsq for any target f(ctx, x) (uniform distribution: no split at 0). */
+pact_status pact_fit_lsq_fn(pact_fn f, void *ctx, double a, double b, int degree,
+                            const double *x, const double *w, size_t n,
+                            const pact_fit_opts *opts, pact_poly **poly,
+                            double *max_error, pact_error *err);
+
+/* Turns a histogram (nbins bins, edges[0..nbins] increasing, counts[0..nbins-1]
+ * >= 0, density uniform inside a bin) into weighted samples for pact_fit_lsq:
+ * 3 Gauss-Legendre points per bin, so a smooth integrand is integrated exactly
+ * to degree 5 within each bin. x and w must hold 3 * nbins doubles; *n receives
+ * 3 * nbins. PACT_EINVAL: nbins 0, edges not finite or not increasing, a count
+ * negative or not finite (naming the bin). */
+pact_status pact_hist_samples(const double *edges, const double *counts, size_t nbins,
+                              double *x, double *w, size_t *n, pact_error *err);
+
+/* Chebyshev interpolation at the degree + 1 first-kind nodes
+ * x_j = map(cos(pi (j + 1/2) / (degree + 1))): what OpenFHE's
+ * EvalChebyshevFunction and Orion compute; a near-best baseline.
+ * out *poly, *max_error as pact_fit_minimax. Returns PACT_OK; PACT_EINVAL (bad
+ * a, b, degree); PACT_ENUMERIC (non-finite f at a node). */
+pact_status pact_fit_cheb(pact_func f, double a, double b, int degree,
+                          const pact_fit_opts *opts, pact_poly **poly,
+                          double *max_error, pact_error *err);
+
+/* pact_fit_cheb for any target f(ctx, x). */
+pact_status pact_fit_cheb_fn(pact_fn f, void *ctx, double a, double b, int degree,
+                             const pact_fit_opts *opts, pact_poly **poly,
+                             double *max_error, pact_error *err);
+
+/* max |f(x) - p(x)| over p's interval: dense grid of opts->grid points (see
+ * Fitting) plus Brent refinement of every local maximum above half the grid's.
+ * out *max_error; *argmax optional (NULL): where it is attained.
+ * PACT_ENUMERIC if f or p is not finite somewhere on the grid. */
+pact_status pact_poly_max_error(const pact_poly *p, pact_func f, const pact_fit_opts *opts,
+                                double *max_error, double *argmax, pact_error *err);
+
+/* pact_poly_max_error for any target f(ctx, x). */
+pact_status pact_poly_max_error_fn(const pact_poly *p, pact_fn f, void *ctx,
+                                   const pact_fit_opts *opts, double *max_error,
+                                   double *argmax, pact_error *err);
+
+/* --- Composite minimax sign and ReLU (Lee et al., arXiv 2105.10879) --------
+ * sign(x) on [-1, -eps] U [eps, 1] is approximated by the composition
+ * s(x) = p_k(...p_2(p_1(x))) of odd polynomials, applied innermost first. Stage
+ * i is the best odd uniform approximation of sign on [-r_i, -l_i] U [l_i, r_i],
+ * the image of [-1, -eps] U [eps, 1] through the earlier stages ([l_1, r_1] =
+ * [eps, 1]; then [1 - delta, 1 + delta] with delta the previous stage's
+ * measured error): a Remez exchange on [l_i, r_i] in T_1, T_3, ... of
+ * x / r_i (by odd symmetry the same as on the union). Each component is a
+ * pact_poly on [-r_i, r_i] whose even coefficients are exactly 0.
+ * ReLU on [-1, 1] is r(x) = x (1 + s(x)) / 2 (one more level for the product by
+ * x); on [-B, B] it is B r(x / B). Its error |x| |sign(x) - s(x)| / 2 is
+ * bounded by x / 2 inside the gap (0 <= s <= 1 + delta there) and by delta_k / 2
+ * outside; eps is chosen to balance the two. */
+typedef struct pact_composite pact_composite;
+
+#define PACT_COMPOSITE_MAX_COMPONENTS 8
+
+/* Composite sign for ReLU precision 2^-alpha, alpha 4..14: the published
+ * component degrees (pact_composite_published_degrees; total depth
+ * sum ceil(log2(d_i + 1)) + 1, the published sets' depth) and the eps in
+ * [2^-(alpha+4), 2^(6-alpha)] minimising the ReLU error on [-1, 1] (golden
+ * section on log eps). out *c: free with pact_composite_free.
+ * Returns PACT_OK (pact_composite_relu_error(*c) <= 2^-alpha); PACT_EINVAL
+ * (alpha outside 4..14, bad opts); PACT_ETOL (the best eps misses 2^-alpha:
+ * *c still holds it); PACT_EMAXITER / PACT_ENUMERIC from a stage's exchange
+ * (then *c is NULL). */
+pact_status pact_composite_sign(int alpha, const pact_fit_opts *opts, pact_composite **c,
+                                pact_error *err);
+
+/* Composite sign with the given odd component degrees (count 1..
+ * PACT_COMPOSITE_MAX_COMPONENTS, each odd in 1..PACT_FIT_MAX_DEGREE, innermost
+ * first) and gap eps in (0, 1). out *c: free with pact_composite_free.
+ * PACT_EINVAL for bad arguments; PACT_EMAXITER / PACT_ENUMERIC from a stage. */
+pact_status pact_composite_fit(const int *degrees, int count, double eps,
+                               const pact_fit_opts *opts, pact_composite **c,
+                               pact_error *err);
+
+/* Releases c; NULL is a no-op. */
+void pact_composite_free(pact_composite *c);
+
+/* Number of components k. */
+int pact_composite_count(const pact_composite *c);
+
+/* Component i (0 = innermost, applied first), owned by c; NULL if i is out of
+ * range. Its interval is [-r_i, r_i]; even Chebyshev coefficients are 0. */
+const pact_poly *pact_composite_component(const pact_composite *c, int i);
+
+/* The gap eps: s approximates sign on [-1, -eps] U [eps, 1]. */
+double pact_composite_eps(const pact_composite *c);
+
+/* alpha it was built for (pact_composite_sign), 0 for pact_composite_fit. */
+int pact_composite_alpha(const pact_composite *c);
+
+/* Depth of the ReLU: sum of ceil(log2(d_i + 1)) over components, + 1 for the
+ * product by x (the paper's count; pact_bsgs_plan gives the same per component). */
+int pact_composite_depth(const pact_composite *c);
+
+/* max |s(x) - sign(x)| on [-1, -eps] U [eps, 1], and max |r(x) - relu(x)| on
+ * [-1, 1], both measured at creation (dense grid of 2^17 points over [0, 1],
+ * graded towards 0, plus Brent refinement; s is odd so [0, 1] suffices). */
+double pact_composite_sign_error(const pact_composite *c);
+double pact_composite_relu_error(const pact_composite *c);
+
+/* s(x), r(x) = x (1 + s(x)) / 2, and B r(x / B) for inputs in [-B, B]. */
+double pact_composite_eval_sign(const pact_composite *c, double x);
+double pact_composite_eval_relu(const pact_composite *c, double x);
+double pact_composite_eval_relu_bound(const pact_composite *c, double bound, double x);
+
+
 /* ======================================================================== */
 /* Data sets                                        (src/io/)               */
 /* ======================================================================== */
