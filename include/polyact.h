@@ -496,6 +496,20 @@ typedef struct {
     int input_size;                 /* floats per image (3 * 32 * 32 for CIFAR) */
     int n_classes;                  /* logits per image */
     pact_forward_fn forward;
+    /* Optional (NULL when the network cannot): split a forward pass at
+     * activation layer `layer`, so that measuring what replacing that one
+     * layer does runs only the rest of the network. state_size: floats per
+     * image of the state at `layer`; forward_to runs up to the layer (its
+     * activation not applied) and writes batch x state_size floats;
+     * forward_from runs from such a state, starting with the layer itself.
+     * forward_to then forward_from must give forward's logits. */
+    size_t (*state_size)(void *model_ctx, int layer);
+    pact_status (*forward_to)(void *model_ctx, const float *input, int batch, int layer,
+                              pact_act_hook hook, void *hook_ctx, float *state,
+                              pact_error *err);
+    pact_status (*forward_from)(void *model_ctx, int layer, const float *state, int batch,
+                                pact_act_hook hook, void *hook_ctx, float *logits,
+                                pact_error *err);
 } pact_model;
 
 /* @@SECTION net */
@@ -818,6 +832,45 @@ pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *
  * PACT_EIO (cannot read), PACT_EFORMAT (malformed, unknown version, invalid
  * field: the message names the layer and field). */
 pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
+
+/* --- building plans ------------------------------------------------------ */
+
+/* Sets layer i to the polynomial p (its interval and coefficients are copied). */
+pact_status pact_plan_set_poly(pact_plan *plan, int i, const char *name, pact_func func,
+                               const pact_poly *p, double max_error, pact_error *err);
+
+/* Sets layer i to B r(x / B) with the composite sign c (func relu, abs or sign). */
+pact_status pact_plan_set_composite(pact_plan *plan, int i, const char *name, pact_func func,
+                                    double bound, const pact_composite *c, double max_error,
+                                    pact_error *err);
+
+/* A plan that gives every activation layer of `model` the same kind of
+ * approximation (the baselines polyact is measured against). spec:
+ *   composite:alpha=A[,B=X]  Lee et al.'s composite minimax ReLU of precision
+ *                            2^-A (A = 4..14), B r(x / B) (relu layers only)
+ *   minimax:degree=D[,B=X]   best uniform fit of the layer's function on the interval
+ *   cheb:degree=D[,B=X]      Chebyshev interpolation on the interval
+ *   lsq:degree=D[,B=X][,floor=F]  least squares weighted by the layer's measured
+ *                            input histogram, mixed with a Chebyshev floor F (0.1)
+ *   aespa                    AESPA's degree-2 Hermite form, sigma h(x / sigma), with
+ *                            sigma the layer's measured std
+ *   autorep                  AutoReP's degree-2 closed form for x ~ N(mean, std^2)
+ *                            from the layer's measured mean and std
+ * and the interval:
+ *   B=<number>  [-B, B] everywhere;
+ *   B=auto      the published search: B = 50, 55, 60, ... until no calibrated
+ *               input of any layer falls outside [-B, B];
+ *   B=layer     each layer's calibrated [min, max] widened by margin=M of its
+ *               width on each side (default M = 0.05; composite: [-B, B] with
+ *               B = max |min|, |max| widened the same way).
+ * Defaults: B=auto for composite/minimax/cheb, B=layer for lsq/aespa/autorep.
+ * calib may be NULL only when nothing needs it (B=<number> and no lsq/aespa/
+ * autorep). The layer names and functions come from `model`.
+ * out *plan: free with pact_plan_free. PACT_EINVAL naming the spec part at
+ * fault; PACT_EMISMATCH (calib is of another model); fitting errors. */
+pact_status pact_plan_uniform(const char *spec, const pact_model *model, const pact_calib *calib,
+                              const char *model_name, const char *model_sha256, pact_plan **plan,
+                              pact_error *err);
 
 /* --- PANN: a plan prepared for evaluation -------------------------------- */
 

@@ -96,7 +96,8 @@ int main(void)
     CHECK_OK(pact_cifar_load(data_path, PACT_SPLIT_TEST, 0, &ds, &err), &err);
     if (!ds)
         return pact_test_done("test_calib", 0);
-    pact_model model = {NULL, 2, names, funcs, PIX, 10, toy_forward};
+    pact_model model = {.ctx = NULL, .n_act = 2, .act_names = names, .act_funcs = funcs,
+                        .input_size = PIX, .n_classes = 10, .forward = toy_forward};
 
     pact_calib_opts o;
     pact_calib_opts_default(&o);

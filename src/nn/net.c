@@ -173,6 +173,25 @@ static pact_status model_forward(void *ctx, const float *input, int batch, pact_
     return pact_net_forward(ctx, input, batch, hook, hook_ctx, logits, err);
 }
 
+static size_t model_state_size(void *ctx, int layer)
+{
+    return pact_net_state_size(ctx, layer);
+}
+
+static pact_status model_forward_to(void *ctx, const float *input, int batch, int layer,
+                                    pact_act_hook hook, void *hook_ctx, float *state,
+                                    pact_error *err)
+{
+    return pact_net_forward_to(ctx, input, batch, layer, hook, hook_ctx, state, err);
+}
+
+static pact_status model_forward_from(void *ctx, int layer, const float *state, int batch,
+                                      pact_act_hook hook, void *hook_ctx, float *logits,
+                                      pact_error *err)
+{
+    return pact_net_forward_from(ctx, layer, state, batch, hook, hook_ctx, logits, err);
+}
+
 void pact_net_model(const pact_net *net, pact_model *model)
 {
     memset(model, 0, sizeof *model);
@@ -185,6 +204,9 @@ void pact_net_model(const pact_net *net, pact_model *model)
     model->input_size = net->graph.input_size;
     model->n_classes = net->graph.n_classes;
     model->forward = model_forward;
+    model->state_size = model_state_size;
+    model->forward_to = model_forward_to;
+    model->forward_from = model_forward_from;
 }
 
 const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
