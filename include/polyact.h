@@ -1288,6 +1288,67 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
                              const pact_opt_dp_opts *opts, pact_cost_walk **plan,
                              pact_error *err);
 
+/* --- The optimizer: the cheapest plan that keeps the accuracy -------------
+ *
+ * For every activation layer, candidate polynomials of several degrees are
+ * fitted on the layer's calibrated interval (widened by a margin) by least
+ * squares weighted by its measured input histogram mixed with a Chebyshev
+ * floor (several mixtures). Each candidate's impact is measured by replacing
+ * that layer alone on `impact_images` calibration images (from a cached state
+ * when the model can split its forward pass): the mean KL divergence of the
+ * network's softmax output from the exact network's. The dynamic program
+ * (pact_optimize_dp) then picks one candidate per layer minimising the HE
+ * latency with the summed impact within a budget, and a closed loop searches
+ * the budget: each plan is evaluated as a whole PANN on the calibration
+ * images, and the fastest whose top-1 accuracy there is at most `max_drop`
+ * points below the exact network's is kept. Test images are never seen.
+ * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
+ * baseline_bootstraps (uniform alpha=13 composite under the same profile),
+ * speedup, calib_accuracy, calib_backbone_accuracy; notes hold cost_profile. */
+typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
+
+typedef struct {
+    double max_drop;          /* top-1 points the PANN may lose on the calibration images (0.5) */
+    int n_degrees;            /* candidate degrees (0: 1 2 3 4 5 7 15 31 63) */
+    int degrees[32];
+    int n_floors;             /* least-squares floor mixtures (0: 0.02 0.2) */
+    double floors[8];
+    double margin;            /* interval widening on each side, fraction of its width (0.05) */
+    size_t impact_images;     /* calibration images for impacts (0: 256) */
+    size_t verify_images;     /* calibration images for the closed loop (0: all) */
+    int batch;                /* images per forward call (0: 64) */
+    int impact_buckets;       /* DP resolution (0: 2000) */
+    pact_stage_fn progress;   /* optional: stage name, done, total */
+    void *progress_ctx;
+} pact_optimize_opts;
+
+void pact_optimize_opts_default(pact_optimize_opts *opts);
+
+/* Finds the plan (see above). `layout` is the network under the cost model
+ * (e.g. pact_cost_layout_resnet) with one slot per activation layer of
+ * `model`, in order; `calib` is the model's calibration; `data` the
+ * calibration images. out *plan (free with pact_plan_free).
+ * PACT_EINVAL (options); PACT_EMISMATCH (layout / calib not of this model;
+ * no candidate plan fits the levels); PACT_ETOL (even the most accurate
+ * candidates lose more than max_drop: *plan then holds that most accurate plan,
+ * so that the caller can inspect it); errors of fitting and of the model. */
+pact_status pact_optimize(const pact_model *model, const pact_dataset *data,
+                          const pact_calib *calib, const pact_cost_layout *layout,
+                          const pact_cost_profile *profile, const pact_optimize_opts *opts,
+                          const char *model_name, const char *model_sha256, pact_plan **plan,
+                          pact_error *err);
+
+/* The cost walk of the same activation `spec` (pact_cost_act_parse) at every
+ * slot, e.g. the baseline "composite:alpha=13". out *walk (pact_cost_walk_free). */
+pact_status pact_cost_uniform(const pact_cost_layout *layout, const pact_cost_profile *profile,
+                              const char *spec, pact_cost_walk **walk, pact_error *err);
+
+/* The cost walk of a plan under `profile` (every layer's degrees as the cost
+ * model sees them). out *walk: free with pact_cost_walk_free. */
+pact_status pact_plan_cost(const pact_plan *plan, const pact_cost_layout *layout,
+                           const pact_cost_profile *profile, pact_cost_walk **walk,
+                           pact_error *err);
+
 /* ======================================================================== */
 /* Export                                           (src/io/)               */
 /* ======================================================================== */
