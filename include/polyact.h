@@ -218,10 +218,19 @@ typedef struct {
  * the net normalises it with the file's __metadata__ input_mean and input_std
  * ("0.485,0.456,0.406"), unless the options override them.
  *
- * Threads: the convolutions use OpenBLAS's threads (OPENBLAS_NUM_THREADS, or
- * openblas_set_num_threads from the application). A loaded net is immutable:
- * every forward call allocates its own workspace, so distinct threads may run
- * forwards of one net at the same time. */
+ * Threads: with opts.threads = T > 1 every slice of a batch is shared among T
+ * threads (the caller's and T-1 started for the call), each running the whole
+ * network on its images; the activation hook is still called from the
+ * caller's thread only, once per layer for the whole slice. Those threads call
+ * sgemm concurrently: make OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1 or
+ * openblas_set_num_threads(1)), as `polyact --threads` does. With T = 1 the
+ * caller's thread runs everything and OpenBLAS's own threads (if any) work
+ * inside each sgemm. Results are bit for bit the same for every T (with
+ * single-threaded OpenBLAS); they may differ in the last bits when the same
+ * image is run in a batch of a different size (OpenBLAS's sums depend on the
+ * matrix sizes), so fixed chunks of images give reproducible results.
+ * A loaded net is immutable: every forward call allocates its own workspace,
+ * so distinct threads may run forwards of one net at the same time. */
 typedef struct pact_net pact_net;
 
 /* Options; NULL or a zero-initialised struct gives the defaults. */
@@ -232,7 +241,11 @@ typedef struct {
     int max_batch;             /* images per internal slice (0 = 64): bounds the
                                   workspace; a forward of more images runs in
                                   consecutive slices */
+    int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
+                                  (0 = 1; see "Threads" above) */
 } pact_net_opts;
+
+#define PACT_NET_MAX_THREADS 256
 
 /* Loads and validates a model file. out *net: free with pact_net_free.
  * Returns PACT_OK; PACT_EIO (cannot read); PACT_EFORMAT (malformed file, missing

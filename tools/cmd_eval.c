@@ -15,7 +15,7 @@ static const char usage[] =
     "  --split test|train batches to read from a directory (default test)\n"
     "  --images N         evaluate the first N images only\n"
     "  --batch B          images per forward pass (default 64)\n"
-    "  --threads T        OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores)\n"
+    "  --threads T        engine threads (default: all processors)\n"
     "  --input-mean A,B,C override the model's input normalisation mean\n"
     "  --input-std A,B,C  override the model's input normalisation std\n"
     "  --act F            use activation F in every layer (default relu)\n"
@@ -42,8 +42,9 @@ int cmd_eval(int argc, char **argv)
     pact_net *net;
     pact_dataset *ds;
     size_t max_images;
-    int batch;
-    rc = cli_load_net_and_data("eval", &f, PACT_SPLIT_TEST, &net, &ds, &max_images, &batch);
+    int batch, threads;
+    rc = cli_load_net_and_data("eval", &f, PACT_SPLIT_TEST, &net, &ds, &max_images, &batch,
+                               &threads);
     if (rc != CLI_OK)
         return rc;
 
@@ -69,7 +70,7 @@ int cmd_eval(int argc, char **argv)
         cJSON_AddNumberToObject(o, "images_per_second", r.images_per_second);
         cJSON_AddNumberToObject(o, "seconds", r.seconds);
         cJSON_AddNumberToObject(o, "batch", batch);
-        cJSON_AddNumberToObject(o, "threads", cli_threads());
+        cJSON_AddNumberToObject(o, "threads", threads);
         char *s = cJSON_PrintUnformatted(o);
         if (s)
             puts(s);
@@ -79,7 +80,7 @@ int cmd_eval(int argc, char **argv)
     } else {
         printf("%s: top-1 %.2f%% (%zu/%zu) on %s, %.0f images/s (batch %d, %d threads)\n",
                pact_net_name(net), 100.0 * r.accuracy, r.correct, r.images, f.data,
-               r.images_per_second, batch, cli_threads());
+               r.images_per_second, batch, threads);
     }
     pact_dataset_free(ds);
     pact_net_free(net);
