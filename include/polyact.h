@@ -359,6 +359,140 @@ pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
 
 /* @@SECTION calib */
 
+/* Calibration measures each activation layer's input over a data set, through
+ * the model interface (any pact_model): count, min, max, mean, standard
+ * deviation, quantiles, and a histogram of fixed bins over [min, max].
+ *
+ *   pact_calib *c = NULL;
+ *   if (pact_calibrate(&model, ds, NULL, &c, &err) == PACT_OK) {
+ *       const pact_calib_layer *l = pact_calib_layer_at(c, 0);
+ *       printf("%s: [%g, %g]\n", l->name, l->min, l->max);
+ *       pact_calib_save(c, "calib.json", &err);
+ *   }
+ *   pact_calib_free(c);
+ *
+ * Two passes over the images, in fixed chunks of opts.chunk_images images (the
+ * data decide the chunks, not the number of workers): pass 1 gathers per chunk
+ * and layer count, min, max, mean and M2 (sum of squared deviations, double),
+ * merged in chunk order (Chan et al.); pass 2 counts every value into
+ * opts.bins equal bins over the layer's [min, max] (integer counts, merged by
+ * addition). So one process, many threads or many processes (each computing
+ * some chunks with the functions below) give bit-identical results.
+ * Quantiles are read from the histogram by linear interpolation inside the bin
+ * where the cumulative count reaches q x count: the result lies within one bin
+ * width, (max - min) / bins, of the empirical quantile (the order statistic
+ * of rank ceil(q x count)).
+ *
+ * The file (pact_calib_save / pact_calib_load) is JSON, schema in README.md:
+ * {"format": "polyact-calib", "version": 1, "model", "model_sha256", "data",
+ *  "images", "chunk_images", "bins", "quantile_levels": [...], "layers": [{
+ *  "index", "name", "func", "count", "min", "max", "mean", "std",
+ *  "quantiles": [...], "histogram": [bins integers]}, ...]} */
+typedef struct pact_calib pact_calib;
+
+#define PACT_CALIB_MAX_QUANTILES 32
+#define PACT_CALIB_MAX_BINS (1 << 20)
+
+/* Options; NULL or zero-initialised = defaults. */
+typedef struct {
+    int chunk_images;           /* images per chunk (0 = 64) */
+    int bins;                   /* histogram bins per layer (0 = 2048), 1..PACT_CALIB_MAX_BINS */
+    int n_quantiles;            /* 0: the default levels 0.001 0.01 0.05 0.5 0.95 0.99 0.999 */
+    const double *quantiles;    /* n_quantiles increasing levels in (0, 1) */
+    size_t max_images;          /* 0 = the whole data set */
+    pact_progress_fn progress;  /* optional: units are images over both passes
+                                   (total = 2 x images) */
+    void *progress_ctx;
+    const char *model_name;     /* recorded in the result and file (optional) */
+    const char *model_sha256;   /* recorded (optional), e.g. pact_net_sha256 */
+    const char *data_name;      /* recorded (optional), e.g. the data file's name */
+} pact_calib_opts;
+
+/* One layer's statistics (a view into the calibration, valid while it lives). */
+typedef struct {
+    const char *name;
+    pact_func func;
+    uint64_t count;             /* values observed: images x channels x spatial */
+    double min, max, mean, std; /* std: population standard deviation */
+    int n_quantiles;
+    const double *quantile_levels; /* n_quantiles levels (the calibration's) */
+    const double *quantiles;       /* value at each level (within one bin width) */
+    int bins;
+    const uint64_t *histogram;  /* bins counts; bin i holds [min + i w, min + (i+1) w)
+                                   with w = (max - min) / bins, the last bin also max */
+} pact_calib_layer;
+
+/* Calibrates every activation layer of `model` on the first images of `ds`.
+ * out *calib: free with pact_calib_free. Returns PACT_OK; PACT_EINVAL (bad
+ * options, model without activation layers or with another input size, empty
+ * data set); PACT_ENUMERIC (a layer's input is NaN or infinite: layer and chunk
+ * named); PACT_ENOMEM; or the model's forward status. */
+pact_status pact_calibrate(const pact_model *model, const pact_dataset *ds,
+                           const pact_calib_opts *opts, pact_calib **calib, pact_error *err);
+
+void pact_calib_free(pact_calib *calib);
+
+int pact_calib_layer_count(const pact_calib *calib);
+/* Layer i, or NULL out of range. */
+const pact_calib_layer *pact_calib_layer_at(const pact_calib *calib, int i);
+/* Index of the layer called `name`, or -1. */
+int pact_calib_find(const pact_calib *calib, const char *name);
+/* Value at level q in [0, 1] of layer i's histogram (q = 0: min, q = 1: max);
+ * NaN for a bad layer or q. Within one bin width of the empirical quantile. */
+double pact_calib_quantile(const pact_calib *calib, int layer, double q);
+/* Images calibrated, chunk size and bins used. */
+size_t pact_calib_images(const pact_calib *calib);
+int pact_calib_chunk_images(const pact_calib *calib);
+int pact_calib_bins(const pact_calib *calib);
+/* Recorded names ("" when not given); owned by the calibration. */
+const char *pact_calib_model_name(const pact_calib *calib);
+const char *pact_calib_model_sha256(const pact_calib *calib);
+const char *pact_calib_data_name(const pact_calib *calib);
+
+/* Writes the calibration as JSON to `path` atomically (a temporary file in the
+ * same folder, then rename). PACT_EIO naming the path. */
+pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_error *err);
+
+/* Reads a file written by pact_calib_save; every field is checked (types,
+ * ranges, histogram sizes and sums, unique names). out *calib. PACT_EIO;
+ * PACT_EFORMAT naming the file and the field; PACT_EUNSUPPORTED for another
+ * format version; PACT_ENOMEM. */
+pact_status pact_calib_load(const char *path, pact_calib **calib, pact_error *err);
+
+/* Scale-out: the two passes chunk by chunk, for drivers that spread chunks over
+ * processes (pact_calibrate is exactly these calls in order). With n_act the
+ * model's layers and PACT_CALIB_STATS doubles per layer:
+ *   pass 1: for every chunk c, pact_calib_stats_chunk -> stats[c]
+ *           (n_act x PACT_CALIB_STATS doubles); then pact_calib_merge_stats
+ *           over all chunks in chunk order -> totals
+ *   pass 2: for every chunk, pact_calib_hist_chunk(totals) adds into one
+ *           n_act x bins array of counts (sum the arrays of several processes)
+ *   then pact_calib_build(totals, counts). */
+#define PACT_CALIB_STATS 5      /* count, min, max, mean, M2 */
+
+/* Number of chunks: ceil(images / chunk_images). */
+size_t pact_calib_chunk_count(const pact_dataset *ds, const pact_calib_opts *opts);
+
+/* Pass 1 on chunk `chunk`: writes stats[n_act x PACT_CALIB_STATS]. */
+pact_status pact_calib_stats_chunk(const pact_model *model, const pact_dataset *ds,
+                                   const pact_calib_opts *opts, size_t chunk, double *stats,
+                                   pact_error *err);
+
+/* Merges n_chunks chunk stats (chunk after chunk) into totals[n_act x PACT_CALIB_STATS]. */
+void pact_calib_merge_stats(int n_act, size_t n_chunks, const double *chunk_stats,
+                            double *totals);
+
+/* Pass 2 on chunk `chunk`: adds its histogram counts to counts[n_act x bins]
+ * (bins over each layer's [min, max] from totals). */
+pact_status pact_calib_hist_chunk(const pact_model *model, const pact_dataset *ds,
+                                  const pact_calib_opts *opts, const double *totals,
+                                  size_t chunk, uint64_t *counts, pact_error *err);
+
+/* Builds the calibration from merged totals and counts. out *calib. */
+pact_status pact_calib_build(const pact_model *model, const pact_calib_opts *opts,
+                             size_t images, const double *totals, const uint64_t *counts,
+                             pact_calib **calib, pact_error *err);
+
 /* ======================================================================== */
 /* Plans and PANN evaluation                        (src/pann/)             */
 /* ======================================================================== */

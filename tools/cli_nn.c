@@ -102,7 +102,8 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
 
 void cli_progress(void *ctx, size_t done, size_t total)
 {
-    fprintf(stderr, "\rpolyact %s: %zu/%zu images", (const char *)ctx, done, total);
+    fprintf(stderr, "\rpolyact %s: %3.0f%% (%zu/%zu)", (const char *)ctx,
+            total ? 100.0 * (double)done / (double)total : 100.0, done, total);
     if (done >= total)
         fputc('\n', stderr);
     fflush(stderr);

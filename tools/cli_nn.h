@@ -22,7 +22,7 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
                           pact_net **net, pact_dataset **ds, size_t *max_images, int *batch,
                           int *threads);
 
-/* Progress callback: "\rpolyact CMD: done/total images" on stderr, newline at
+/* Progress callback: "\rpolyact CMD:  45% (done/total)" on stderr, newline at
  * the end; ctx is the command name. Install it only when cli_stderr_is_tty(). */
 void cli_progress(void *ctx, size_t done, size_t total);
 

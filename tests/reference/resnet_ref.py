@@ -8,9 +8,12 @@ records through it in eval mode, fp32, and prints one JSON object on stdout.
 
     resnet_ref.py logits --model M --data F [--images N]
         {"model", "images", "correct", "labels", "logits": [[10 floats] ...]}
-    resnet_ref.py calib  --model M --data F [--images N]
-        {"layers": [{"name", "min", "max", "mean", "std", "count"} ...]}
-        statistics of each activation layer's *input*, in execution order
+    resnet_ref.py calib  --model M --data F [--images N] [--exact-quantiles Q1,Q2,..]
+        {"layers": [{"name", "min", "max", "mean", "std", "count",
+                     "quantiles": [...]} ...]}
+        statistics of each activation layer's *input*, in execution order;
+        quantiles are exact order statistics x_(ceil(q n)) (keeps every value:
+        use few images)
     resnet_ref.py bench  --model M [--batch B] [--threads T] [--seconds S]
         {"images_per_second", "batch", "threads"}
 
@@ -19,6 +22,7 @@ comparison also checks polyact's folding.
 """
 import argparse
 import json
+import math
 import struct
 import sys
 import time
@@ -117,6 +121,7 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--exact-quantiles", default="")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     tensors, meta = read_safetensors(a.model)
@@ -149,9 +154,13 @@ def main():
 
         stats = {}
         order = []
+        levels = [float(q) for q in a.exact_quantiles.split(",") if q]
+        values = {}
 
         def observe(name, x):
             d = x.double()
+            if levels:
+                values.setdefault(name, []).append(x.detach().flatten().clone())
             if name not in stats:
                 order.append(name)
                 stats[name] = [float("inf"), float("-inf"), 0.0, 0.0, 0]
@@ -170,8 +179,14 @@ def main():
             lo, hi, s1, s2, n = stats[name]
             mean = s1 / n
             var = max(s2 / n - mean * mean, 0.0)
-            layers.append({"name": name, "min": lo, "max": hi, "mean": mean,
-                           "std": var ** 0.5, "count": n})
+            layer = {"name": name, "min": lo, "max": hi, "mean": mean,
+                     "std": var ** 0.5, "count": n}
+            if levels:
+                v = torch.cat(values.pop(name))
+                # order statistic of rank ceil(q n), 1-based
+                layer["quantiles"] = [float(torch.kthvalue(v, max(1, math.ceil(q * n)))[0])
+                                      for q in levels]
+            layers.append(layer)
         print(json.dumps({"model": meta.get("arch", a.model), "images": len(images),
                           "layers": layers}))
 
