@@ -6,8 +6,9 @@ akamaster/pytorch_resnet_cifar10) from a .safetensors file read with the Python
 standard library and numpy (no `safetensors` package), runs CIFAR-10 binary
 records through it in eval mode, fp32, and prints one JSON object on stdout.
 
-    resnet_ref.py logits --model M --data F [--images N]
-        {"model", "images", "correct", "labels", "logits": [[10 floats] ...]}
+    resnet_ref.py logits --model M [--model M2 ...] --data F [--images N]
+        one line per model: {"model", "images", "correct", "labels",
+                             "logits": [[10 floats] ...]}
     resnet_ref.py calib  --model M --data F [--images N] [--exact-quantiles Q1,Q2,..]
         {"layers": [{"name", "min", "max", "mean", "std", "count",
                      "quantiles": [...]} ...]}
@@ -115,7 +116,7 @@ def read_cifar(path, count):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["logits", "calib", "bench"])
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", required=True, action="append")
     ap.add_argument("--data")
     ap.add_argument("--images", type=int, default=0)
     ap.add_argument("--batch", type=int, default=64)
@@ -124,7 +125,20 @@ def main():
     ap.add_argument("--exact-quantiles", default="")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    tensors, meta = read_safetensors(a.model)
+    if a.mode == "logits":
+        images, labels = read_cifar(a.data, a.images)
+        for path in a.model:
+            tensors, meta = read_safetensors(path)
+            net = ResNet(tensors, meta).eval()
+            with torch.no_grad():
+                logits = torch.cat([net(images[i:i + a.batch])
+                                    for i in range(0, len(images), a.batch)])
+            correct = int((logits.argmax(1).numpy() == labels).sum())
+            print(json.dumps({"model": meta.get("arch", path), "images": len(images),
+                              "correct": correct, "labels": labels.tolist(),
+                              "logits": [[float(v) for v in row] for row in logits]}))
+        return
+    tensors, meta = read_safetensors(a.model[0])
     net = ResNet(tensors, meta).eval()
 
     with torch.no_grad():
@@ -143,15 +157,6 @@ def main():
             return
 
         images, labels = read_cifar(a.data, a.images)
-        if a.mode == "logits":
-            logits = torch.cat([net(images[i:i + a.batch])
-                                for i in range(0, len(images), a.batch)])
-            correct = int((logits.argmax(1).numpy() == labels).sum())
-            print(json.dumps({"model": meta.get("arch", a.model), "images": len(images),
-                              "correct": correct, "labels": labels.tolist(),
-                              "logits": [[float(v) for v in row] for row in logits]}))
-            return
-
         stats = {}
         order = []
         levels = [float(q) for q in a.exact_quantiles.split(",") if q]
@@ -187,7 +192,7 @@ def main():
                 layer["quantiles"] = [float(torch.kthvalue(v, max(1, math.ceil(q * n)))[0])
                                       for q in levels]
             layers.append(layer)
-        print(json.dumps({"model": meta.get("arch", a.model), "images": len(images),
+        print(json.dumps({"model": meta.get("arch", a.model[0]), "images": len(images),
                           "layers": layers}))
 
 
