@@ -92,7 +92,7 @@ int main(void)
     for (int stage = 0; stage <= 3; stage++)
         for (int b = 0; b < (stage ? 3 : 1); b++)
             for (int k = 1; k <= (stage ? 2 : 1); k++, l++) {
-                char want[32];
+                char want[64];
                 if (stage)
                     snprintf(want, sizeof want, "layer%d.%d.relu%d", stage, b, k);
                 else
