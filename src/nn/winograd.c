@@ -13,6 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The transforms are plain C loops that GCC vectorises; on x86-64 it also
+ * builds AVX2 versions of them, chosen at load time when the CPU has AVX2. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(PACT_NO_VECTOR_CLONES)
+#define PACT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PACT_VECTOR_CLONES
+#endif
+
 /* Target size of the transformed input and output of a group of images. */
 #ifndef WINO_TARGET_FLOATS
 #define WINO_TARGET_FLOATS (384 * 1024)
@@ -119,6 +128,7 @@ static void col_pass(const float *restrict ae, const float *restrict ao, float *
 /* V[xi][c][n0 + n] for one input plane: B^T d B of every tile, B^T =
  * [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]. Scratch `a`: 8 (th + 1) tw
  * floats (row passes, [even|odd][j][row][t]); e, o: tw + 1 floats each. */
+PACT_VECTOR_CLONES
 static void input_transform(const float *in, int h, int w, float *v, size_t xi_stride,
                             float *a, float *e, float *o)
 {
@@ -178,6 +188,7 @@ static void interleave(const float *restrict even, const float *restrict odd,
 
 /* out plane (h x w) = A^T M A of every tile, M[xi][n0 + n] with stride
  * xi_stride; y: 4 x tiles floats of scratch. */
+PACT_VECTOR_CLONES
 static void output_transform(const float *m, size_t xi_stride, int h, int w, float *out,
                              float *y)
 {
