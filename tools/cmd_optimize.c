@@ -107,8 +107,9 @@ int cmd_optimize(int argc, char **argv)
     pact_net *net;
     pact_dataset *ds;
     size_t max_images;
-    int batch;
-    rc = cli_load_net_and_data("optimize", &f, PACT_SPLIT_TRAIN, &net, &ds, &max_images, &batch);
+    int batch, threads;
+    rc = cli_load_net_and_data("optimize", &f, PACT_SPLIT_TRAIN, &net, &ds, &max_images, &batch,
+                               &threads);
     if (rc != CLI_OK)
         return rc;
     oo.batch = batch;
@@ -131,10 +132,9 @@ int cmd_optimize(int argc, char **argv)
             rc = cli_error("optimize", CLI_RUNTIME, "%s was calibrated on other weights (sha256 %.12s...)",
                            calib_s, pact_calib_model_sha256(cal));
     } else if (rc == CLI_OK) {
-        pact_calib_opts co;
-        pact_calib_opts_default(&co);
+        pact_calib_opts co = {0};
         co.max_images = max_images;
-        co.batch = batch;
+        co.chunk_images = batch;
         co.model_name = pact_net_name(net);
         co.model_sha256 = pact_net_sha256(net);
         co.data_name = f.data;

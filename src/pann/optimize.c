@@ -156,10 +156,8 @@ static pact_status fit_candidates(optimizer *op)
     const pact_model *m = op->model;
     size_t total = (size_t)m->n_act * (size_t)op->o.n_degrees * (size_t)op->o.n_floors, done = 0;
     for (int l = 0; l < m->n_act; l++) {
-        pact_calib_layer cl;
-        pact_status st = pact_calib_layer_get(op->calib, l, &cl, op->err);
-        if (st != PACT_OK)
-            return st;
+        pact_calib_layer cl = *pact_calib_layer_at(op->calib, l);
+        pact_status st;
         double a, b;
         pact_layer_interval(&cl, op->o.margin, &a, &b);
         op->cands[l] = calloc((size_t)(op->o.n_degrees * op->o.n_floors), sizeof(candidate));
@@ -361,8 +359,7 @@ static pact_status check_inputs(optimizer *op)
         return pact_fail(op->err, PACT_EMISMATCH, "optimize: the calibration has %d layers, the model %d",
                          pact_calib_layer_count(op->calib), m->n_act);
     for (int i = 0; i < m->n_act; i++) {
-        pact_calib_layer cl;
-        pact_calib_layer_get(op->calib, i, &cl, NULL);
+        pact_calib_layer cl = *pact_calib_layer_at(op->calib, i);
         const char *slot = pact_cost_layout_slot_name(op->layout, i);
         if (strcmp(cl.name, m->act_names[i]) != 0 || strcmp(slot, m->act_names[i]) != 0)
             return pact_fail(op->err, PACT_EMISMATCH,
