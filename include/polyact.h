@@ -356,8 +356,8 @@ typedef struct pact_composite pact_composite;
 /* Composite sign for ReLU precision 2^-alpha, alpha 4..14: the published
  * component degrees (pact_composite_published_degrees; total depth
  * sum ceil(log2(d_i + 1)) + 1, the published sets' depth) and the eps in
- * [2^-(alpha+4), 2^(6-alpha)] minimising the ReLU error on [-1, 1] (golden
- * section on log eps). out *c: free with pact_composite_free.
+ * in [2^-(alpha+4), min(2^(6-alpha), 2^-0.25)] minimising the ReLU error on
+ * [-1, 1] (scan, then golden section on log2 eps). out *c: free with pact_composite_free.
  * Returns PACT_OK (pact_composite_relu_error(*c) <= 2^-alpha); PACT_EINVAL
  * (alpha outside 4..14, bad opts); PACT_ETOL (the best eps misses 2^-alpha:
  * *c still holds it); PACT_EMAXITER / PACT_ENUMERIC from a stage's exchange
@@ -367,8 +367,11 @@ pact_status pact_composite_sign(int alpha, const pact_fit_opts *opts, pact_compo
 
 /* Composite sign with the given odd component degrees (count 1..
  * PACT_COMPOSITE_MAX_COMPONENTS, each odd in 1..PACT_FIT_MAX_DEGREE, innermost
- * first) and gap eps in (0, 1). out *c: free with pact_composite_free.
- * PACT_EINVAL for bad arguments; PACT_EMAXITER / PACT_ENUMERIC from a stage. */
+ * first) and gap eps in (0, 1); eps == 0 chooses the eps minimising the ReLU
+ * error on [-1, 1] (scan of log2 eps in [-40, -0.25], then golden section).
+ * out *c: free with pact_composite_free. PACT_EINVAL for bad arguments;
+ * PACT_EMAXITER / PACT_ENUMERIC from a stage (e.g. eps too small for the
+ * degrees: a stage's error reaches 1). */
 pact_status pact_composite_fit(const int *degrees, int count, double eps,
                                const pact_fit_opts *opts, pact_composite **c,
                                pact_error *err);
