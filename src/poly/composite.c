@@ -119,7 +119,7 @@ static pact_status build_stages(pact_composite *c, const int *degrees, int count
     for (int i = 0; i < count; i++) {
         int d = degrees[i], n = (d + 1) / 2;
         double coef[PACT_FIT_MAX_DEGREE + 1];
-        remez_problem pb = {one, NULL, l / r, 1.0, BASIS_ODD, n, o->max_iter, o->tol};
+        remez_problem pb = {one, NULL, l / r, 1.0, BASIS_ODD, n, o->max_iter, o->tol, 0.0};
         remez_result rr;
         pact_error e2 = {PACT_OK, ""};
         pact_status st = remez_run(&pb, coef, &rr, &e2);
