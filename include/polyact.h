@@ -414,6 +414,56 @@ double pact_composite_eval_relu_bound(const pact_composite *c, double bound, dou
 
 /* @@SECTION data */
 
+/* CIFAR-10 in its official binary format: records of 3073 bytes, a label byte
+ * (0..9) then 3072 pixel bytes (1024 R, 1024 G, 1024 B, row-major 32 x 32). A
+ * data set is held in memory as those bytes; images come out as floats.
+ *
+ *   pact_dataset *ds = NULL;
+ *   if (pact_cifar_load("test_batch.bin", PACT_SPLIT_TEST, 0, &ds, &err) == PACT_OK) {
+ *       float *x = malloc(64 * sizeof(float) * PACT_CIFAR_IMAGE_SIZE);
+ *       pact_dataset_images_f32(ds, 0, 64, x, &err);   ...
+ *   }
+ */
+#define PACT_CIFAR_IMAGE_SIZE 3072   /* floats per image: 3 x 32 x 32, CHW */
+#define PACT_CIFAR_RECORD_SIZE 3073  /* bytes per record in the binary files */
+#define PACT_CIFAR_CLASSES 10
+
+typedef struct pact_dataset pact_dataset;
+
+/* Which files of a CIFAR-10 directory to read. */
+typedef enum {
+    PACT_SPLIT_TEST = 0,  /* test_batch.bin */
+    PACT_SPLIT_TRAIN = 1  /* data_batch_1.bin .. data_batch_5.bin, in that order */
+} pact_split;
+
+/* "train" / "test" -> *split; PACT_EINVAL naming the value otherwise. */
+pact_status pact_split_from_name(const char *name, pact_split *split, pact_error *err);
+
+/* Loads CIFAR-10 records from `path`: a file of N records (any name, e.g. the
+ * shared test_batch_first1017.bin), or a directory holding the official batch
+ * files of `split` (ignored for a file). Reads at most `max_images` records
+ * (0 = all); a directory's files are read in order only as far as needed.
+ * out *ds: new data set; free with pact_dataset_free.
+ * Returns PACT_OK; PACT_EIO (missing/unreadable file, named); PACT_EFORMAT (size
+ * not a multiple of 3073, empty file, label outside 0..9: file and record named);
+ * PACT_ENOMEM. */
+pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,
+                            pact_dataset **ds, pact_error *err);
+
+void pact_dataset_free(pact_dataset *ds);
+
+/* Number of images. */
+size_t pact_dataset_count(const pact_dataset *ds);
+
+/* Label of image i (0..9), or -1 when i is out of range. */
+int pact_dataset_label(const pact_dataset *ds, size_t i);
+
+/* Writes images first .. first+count-1 to out (count x PACT_CIFAR_IMAGE_SIZE
+ * floats, caller-allocated): pixel / 255 (float), CHW order, as torchvision's
+ * ToTensor. PACT_EINVAL when the range is outside the data set. */
+pact_status pact_dataset_images_f32(const pact_dataset *ds, size_t first, size_t count,
+                                    float *out, pact_error *err);
+
 /* ======================================================================== */
 /* Networks and the model interface                 (src/nn/)               */
 /* ======================================================================== */
@@ -449,15 +499,249 @@ typedef struct {
     int input_size;                 /* floats per image (3 * 32 * 32 for CIFAR) */
     int n_classes;                  /* logits per image */
     pact_forward_fn forward;
+    /* Optional (NULL when the network cannot): split a forward pass at
+     * activation layer `layer`, so that measuring what replacing that one
+     * layer does runs only the rest of the network. state_size: floats per
+     * image of the state at `layer`; forward_to runs up to the layer (its
+     * activation not applied) and writes batch x state_size floats;
+     * forward_from runs from such a state, starting with the layer itself.
+     * forward_to then forward_from must give forward's logits. */
+    size_t (*state_size)(void *model_ctx, int layer);
+    pact_status (*forward_to)(void *model_ctx, const float *input, int batch, int layer,
+                              pact_act_hook hook, void *hook_ctx, float *state,
+                              pact_error *err);
+    pact_status (*forward_from)(void *model_ctx, int layer, const float *state, int batch,
+                                pact_act_hook hook, void *hook_ctx, float *logits,
+                                pact_error *err);
 } pact_model;
 
 /* @@SECTION net */
+
+/* pact_net: polyact's own fp32 engine, one implementation of pact_model. It
+ * reads CIFAR ResNets of He et al. (ResNet-20/32/44/56/110, option-A shortcuts,
+ * depth found from the tensor names) from .safetensors files (F32, or F16/BF16
+ * converted on load), folds batch norm into the convolutions and runs them as
+ * im2col + OpenBLAS sgemm over groups of images.
+ *
+ *   pact_net *net = NULL; pact_model m;
+ *   if (pact_net_load("resnet20.safetensors", NULL, &net, &err) != PACT_OK) ...
+ *   pact_net_model(net, &m);              (hand &m to calibration, evaluation)
+ *   pact_net_forward(net, x, 64, NULL, NULL, logits, &err);   (exact ReLU)
+ *
+ * Activation layers are named "relu" (after the stem convolution), then
+ * "layerS.B.relu1" and "layerS.B.relu2" for stage S = 1..3, block B, in
+ * execution order; ResNet-20 has 19. The input is pixels / 255 in CHW order;
+ * the net normalises it with the file's __metadata__ input_mean and input_std
+ * ("0.485,0.456,0.406"), unless the options override them.
+ *
+ * Threads: the convolutions use OpenBLAS's threads (OPENBLAS_NUM_THREADS, or
+ * openblas_set_num_threads from the application). A loaded net is immutable:
+ * every forward call allocates its own workspace, so distinct threads may run
+ * forwards of one net at the same time. */
+typedef struct pact_net pact_net;
+
+/* Options; NULL or a zero-initialised struct gives the defaults. */
+typedef struct {
+    pact_func act;             /* every activation layer's function (PACT_RELU = 0) */
+    const double *input_mean;  /* 3 values overriding __metadata__ input_mean, or NULL */
+    const double *input_std;   /* 3 values > 0 overriding __metadata__ input_std, or NULL */
+    int max_batch;             /* images per internal slice (0 = 64): bounds the
+                                  workspace; a forward of more images runs in
+                                  consecutive slices */
+} pact_net_opts;
+
+/* Loads and validates a model file. out *net: free with pact_net_free.
+ * Returns PACT_OK; PACT_EIO (cannot read); PACT_EFORMAT (malformed file, missing
+ * tensor, wrong dtype or shape, NaN/inf weights, unexpected tensor, no input
+ * normalisation in the metadata and none given: the message names the file
+ * and the tensor or key); PACT_EINVAL (bad options); PACT_ENOMEM. */
+pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **net,
+                          pact_error *err);
+
+void pact_net_free(pact_net *net);
+
+/* Architecture name, e.g. "resnet20"; owned by the net. */
+const char *pact_net_name(const pact_net *net);
+
+/* SHA-256 of the weights file's bytes as 64 lower-case hex digits; owned by the
+ * net. Names the exact weights that a calibration or a plan was made with. */
+const char *pact_net_sha256(const pact_net *net);
+
+/* Number of activation layers (ResNet-(6n+2): 6n+1). */
+int pact_net_act_count(const pact_net *net);
+
+/* Name of activation layer `layer` (owned by the net), NULL out of range. */
+const char *pact_net_act_name(const pact_net *net, int layer);
+
+/* Index of the activation layer called `name`, or -1. */
+int pact_net_act_find(const pact_net *net, const char *name);
+
+/* Shape of activation layer `layer`'s input per image (channels x height x
+ * width; any pointer may be NULL). PACT_EINVAL out of range. */
+pact_status pact_net_act_shape(const pact_net *net, int layer, int *channels, int *height,
+                               int *width, pact_error *err);
+
+/* Floating-point operations per image (2 per multiply-add of the convolutions
+ * and the linear layer), for reporting throughput in GFLOP/s. */
+double pact_net_flops(const pact_net *net);
+
+/* Fills *model with the model-interface view of the net (ctx = net). The view
+ * points into the net and is valid while the net lives. */
+void pact_net_model(const pact_net *net, pact_model *model);
+
+/* Runs `batch` images: input batch x 3072 floats (pixels / 255, CHW), logits
+ * batch x n_classes floats (caller-allocated). At every activation layer
+ * calls hook(hook_ctx, layer, x, n, channels, spatial, err) with the layer's
+ * input, which the hook overwrites with the output; hook NULL applies the
+ * exact function. Batches larger than max_batch run as consecutive slices, so
+ * the hook is then called once per layer and slice, `n` being the slice size.
+ * Returns PACT_OK; PACT_EINVAL (batch < 0, NULL buffers); PACT_ENOMEM; or the
+ * hook's status (the forward stops there). */
+pact_status pact_net_forward(const pact_net *net, const float *input, int batch,
+                             pact_act_hook hook, void *hook_ctx, float *logits,
+                             pact_error *err);
+
+/* Running part of the network, for measuring one layer's impact without
+ * recomputing everything before it. The state at activation layer `layer` is
+ * that layer's input followed by every other tensor the rest of the network
+ * still needs (e.g. a residual block's input): pact_net_state_size(net, layer)
+ * floats per image (0 for an invalid layer); its first C x H x W floats are the
+ * activation's input (pact_net_act_shape). */
+size_t pact_net_state_size(const pact_net *net, int layer);
+
+/* Runs the network up to activation layer `layer` (its activation not
+ * applied; the hook is called for the layers before it) and writes
+ * batch x pact_net_state_size floats to `state`, image after image. */
+pact_status pact_net_forward_to(const pact_net *net, const float *input, int batch, int layer,
+                                pact_act_hook hook, void *hook_ctx, float *state,
+                                pact_error *err);
+
+/* Runs the rest of the network from a state written by pact_net_forward_to,
+ * starting with activation layer `layer` itself (the hook is called for it and
+ * every later layer), and writes the logits. forward_to then forward_from gives
+ * the logits of pact_net_forward bit for bit. */
+pact_status pact_net_forward_from(const pact_net *net, int layer, const float *state, int batch,
+                                  pact_act_hook hook, void *hook_ctx, float *logits,
+                                  pact_error *err);
+
+/* Progress of a long computation: `done` of `total` units (images) finished.
+ * Called from the computing thread; the library itself never prints. */
+typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
+
+/* Options of pact_model_evaluate; NULL or zero-initialised = defaults. */
+typedef struct {
+    size_t max_images;         /* 0 = the whole data set */
+    int batch;                 /* images per forward call (0 = 64) */
+    pact_act_hook hook;        /* NULL: the exact activations */
+    void *hook_ctx;
+    pact_progress_fn progress; /* optional, called after every batch */
+    void *progress_ctx;
+} pact_eval_opts;
+
+typedef struct {
+    size_t images;             /* images evaluated */
+    size_t correct;            /* top-1 prediction equal to the label */
+    double accuracy;           /* correct / images */
+    double seconds;            /* wall time of the forward passes and input conversion */
+    double images_per_second;
+} pact_eval_result;
+
+/* Top-1 accuracy of any model on a data set (the first max_images images),
+ * through the model interface; with opts->hook the activations are replaced
+ * (a PANN). `predicted` (optional, caller-allocated, one int per evaluated
+ * image) receives the argmax of each image's logits (the first on ties).
+ * Returns PACT_OK; PACT_EINVAL (model input size is not 3072, empty data set,
+ * bad options); PACT_ENOMEM; or the forward's status. */
+pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
+                                const pact_eval_opts *opts, pact_eval_result *result,
+                                int *predicted, pact_error *err);
 
 /* ======================================================================== */
 /* Calibration                                      (src/pann/)             */
 /* ======================================================================== */
 
 /* @@SECTION calib */
+
+/* Each activation layer's input distribution over a set of images: count,
+ * min, max, mean, std, quantiles, and a fixed-bin histogram over [min, max].
+ *
+ *   pact_calib *cal = NULL;
+ *   pact_calibrate(&model, train_images, NULL, &cal, &err);
+ *   pact_calib_save(cal, "calib.json", &err);
+ *
+ * Images run in chunks of opts->batch, fixed by the data; each chunk's partial
+ * statistics (count, min, max, mean and sum of squared deviations, histogram
+ * counts) are merged in chunk order, so the result does not depend on how
+ * chunks are spread over threads or processes. Two passes: the first finds
+ * each layer's range, the second fills the histogram over it. Quantiles are
+ * read from the histogram (linear inside a bin): error at most one bin width,
+ * (max - min) / bins. */
+typedef struct pact_calib pact_calib;
+
+#define PACT_CALIB_MAX_QUANTILES 16
+
+typedef struct {
+    size_t max_images;         /* 0: the whole data set */
+    int batch;                 /* images per chunk (default 64) */
+    int bins;                  /* histogram bins, 1..1000000 (default 2048) */
+    int n_quantiles;           /* 0: the default set 1e-4 1e-3 1e-2 .05 .5 .95 .99 .999 .9999 */
+    double quantiles[PACT_CALIB_MAX_QUANTILES]; /* in (0, 1), increasing */
+    const char *model_name;    /* recorded in the file (NULL: "") */
+    const char *model_sha256;  /* recorded in the file (NULL: "") */
+    const char *data_name;     /* recorded in the file (NULL: "") */
+    pact_progress_fn progress; /* optional: images done of 2 x total (two passes) */
+    void *progress_ctx;
+} pact_calib_opts;
+
+void pact_calib_opts_default(pact_calib_opts *opts);
+
+/* One layer's statistics, as a view valid while the calibration lives. */
+typedef struct {
+    const char *name;
+    pact_func func;
+    uint64_t count;             /* values seen (images x channels x spatial) */
+    double min, max, mean, std;
+    int n_quantiles;
+    const double *quantile_p;   /* n_quantiles probabilities */
+    const double *quantile_x;   /* the values below which that fraction lies */
+    int bins;
+    double hist_min, hist_max;  /* bin k covers hist_min + [k, k+1) (max-min)/bins */
+    const double *counts;       /* bins counts (integers; sum = count) */
+} pact_calib_layer;
+
+/* Runs `model` on the data set observing every activation layer's input
+ * (activations applied exactly). out *calib: free with pact_calib_free.
+ * PACT_EINVAL (bad options, empty data set); PACT_ENUMERIC (a layer input
+ * that is not finite: names the layer); errors of the forward function. */
+pact_status pact_calibrate(const pact_model *model, const pact_dataset *data,
+                           const pact_calib_opts *opts, pact_calib **calib, pact_error *err);
+
+void pact_calib_free(pact_calib *calib);
+
+int pact_calib_layer_count(const pact_calib *calib);
+size_t pact_calib_images(const pact_calib *calib);
+const char *pact_calib_model_name(const pact_calib *calib);
+const char *pact_calib_model_sha256(const pact_calib *calib);
+
+/* out *layer: view of layer i. PACT_EINVAL if i is out of range. */
+pact_status pact_calib_layer_get(const pact_calib *calib, int i, pact_calib_layer *layer,
+                                 pact_error *err);
+
+/* Index of the layer called `name`, or -1. */
+int pact_calib_find(const pact_calib *calib, const char *name);
+
+/* The value below which fraction p (0 <= p <= 1) of layer i's inputs lie,
+ * read from the histogram; NaN for a bad layer or p. */
+double pact_calib_quantile(const pact_calib *calib, int i, double p);
+
+/* Writes calib.json ({"format": "polyact-calib", "version": 1, ...}, schema
+ * in the README) atomically; same calibration, byte-identical file. */
+pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_error *err);
+
+/* Reads and validates calib.json. out *calib: free with pact_calib_free.
+ * PACT_EIO; PACT_EFORMAT naming the layer and field (counts that do not sum
+ * to the count, min > max, non-increasing quantiles, unknown version ...). */
+pact_status pact_calib_load(const char *path, pact_calib **calib, pact_error *err);
 
 /* ======================================================================== */
 /* Plans and PANN evaluation                        (src/pann/)             */
@@ -552,6 +836,45 @@ pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *
  * field: the message names the layer and field). */
 pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
 
+/* --- building plans ------------------------------------------------------ */
+
+/* Sets layer i to the polynomial p (its interval and coefficients are copied). */
+pact_status pact_plan_set_poly(pact_plan *plan, int i, const char *name, pact_func func,
+                               const pact_poly *p, double max_error, pact_error *err);
+
+/* Sets layer i to B r(x / B) with the composite sign c (func relu, abs or sign). */
+pact_status pact_plan_set_composite(pact_plan *plan, int i, const char *name, pact_func func,
+                                    double bound, const pact_composite *c, double max_error,
+                                    pact_error *err);
+
+/* A plan that gives every activation layer of `model` the same kind of
+ * approximation (the baselines polyact is measured against). spec:
+ *   composite:alpha=A[,B=X]  Lee et al.'s composite minimax ReLU of precision
+ *                            2^-A (A = 4..14), B r(x / B) (relu layers only)
+ *   minimax:degree=D[,B=X]   best uniform fit of the layer's function on the interval
+ *   cheb:degree=D[,B=X]      Chebyshev interpolation on the interval
+ *   lsq:degree=D[,B=X][,floor=F]  least squares weighted by the layer's measured
+ *                            input histogram, mixed with a Chebyshev floor F (0.1)
+ *   aespa                    AESPA's degree-2 Hermite form, sigma h(x / sigma), with
+ *                            sigma the layer's measured std
+ *   autorep                  AutoReP's degree-2 closed form for x ~ N(mean, std^2)
+ *                            from the layer's measured mean and std
+ * and the interval:
+ *   B=<number>  [-B, B] everywhere;
+ *   B=auto      the published search: B = 50, 55, 60, ... until no calibrated
+ *               input of any layer falls outside [-B, B];
+ *   B=layer     each layer's calibrated [min, max] widened by margin=M of its
+ *               width on each side (default M = 0.05; composite: [-B, B] with
+ *               B = max |min|, |max| widened the same way).
+ * Defaults: B=auto for composite/minimax/cheb, B=layer for lsq/aespa/autorep.
+ * calib may be NULL only when nothing needs it (B=<number> and no lsq/aespa/
+ * autorep). The layer names and functions come from `model`.
+ * out *plan: free with pact_plan_free. PACT_EINVAL naming the spec part at
+ * fault; PACT_EMISMATCH (calib is of another model); fitting errors. */
+pact_status pact_plan_uniform(const char *spec, const pact_model *model, const pact_calib *calib,
+                              const char *model_name, const char *model_sha256, pact_plan **plan,
+                              pact_error *err);
+
 /* --- PANN: a plan prepared for evaluation -------------------------------- */
 
 /* How polynomials are evaluated. frac_bits == 0: fp64 reference. frac_bits F
@@ -605,10 +928,6 @@ void pact_pann_reset_stats(pact_pann *pann);
 
 /* --- accuracy of a network or of its PANN -------------------------------- */
 
-typedef struct pact_dataset pact_dataset; /* see "Data sets" */
-
-/* Called after each chunk of images (library code never prints). */
-typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
 
 typedef struct {
     pact_arith arith;       /* how the plan's polynomials are evaluated */
@@ -616,9 +935,9 @@ typedef struct {
     size_t max_images;      /* 0: the whole data set */
     pact_progress_fn progress;
     void *progress_ctx;
-} pact_eval_opts;
+} pact_pann_eval_opts;
 
-void pact_eval_opts_default(pact_eval_opts *opts);
+void pact_pann_eval_opts_default(pact_pann_eval_opts *opts);
 
 typedef struct {
     size_t images;
@@ -631,16 +950,16 @@ typedef struct {
     double seconds;           /* wall time of the whole evaluation */
     int n_layers;
     pact_layer_stats *layers; /* n_layers entries (plan only; NULL otherwise) */
-} pact_eval_report;
+} pact_pann_report;
 
 /* Runs `model` on the data set, exactly and (when plan != NULL) as a PANN with
  * `plan`'s approximations, and compares them. plan must match model
- * (pact_plan_check_model). out *report (release with pact_eval_report_free). */
-pact_status pact_eval(const pact_model *model, const pact_dataset *data, const pact_plan *plan,
-                      const pact_eval_opts *opts, pact_eval_report *report, pact_error *err);
+ * (pact_plan_check_model). out *report (release with pact_pann_report_free). */
+pact_status pact_pann_evaluate(const pact_model *model, const pact_dataset *data, const pact_plan *plan,
+                      const pact_pann_eval_opts *opts, pact_pann_report *report, pact_error *err);
 
 /* Frees what a report owns (not the struct itself); NULL is a no-op. */
-void pact_eval_report_free(pact_eval_report *report);
+void pact_pann_report_free(pact_pann_report *report);
 
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */

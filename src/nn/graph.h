@@ -1,0 +1,122 @@
+/* A small layer graph: a list of operations over numbered per-image buffers,
+ * executed in order on a batch (NCHW, contiguous). Builders (resnet.c, later
+ * ONNX) fill it; exec.c runs it. Internal to the library. */
+#ifndef PACT_NN_GRAPH_H
+#define PACT_NN_GRAPH_H
+
+#include "polyact.h"
+
+typedef enum {
+    PACT_OP_NORMALIZE, /* out = (input - mean[c]) / std[c]; reads the caller's input */
+    PACT_OP_CONV,      /* out = conv(in) + bias (+ shortcut(res)), batch norm folded in */
+    PACT_OP_ACT,       /* in place: activation layer `layer` (the hook's place) */
+    PACT_OP_GAP,       /* out[c] = mean over the spatial positions of in[c] */
+    PACT_OP_LINEAR     /* out = weight x in + bias; the graph's last op writes logits */
+} pact_op_kind;
+
+typedef enum {
+    PACT_SHORTCUT_IDENTITY,     /* res has the output's shape */
+    PACT_SHORTCUT_SUBSAMPLE_PAD /* option A: res[:, ::2, ::2] zero-padded by
+                                   (c_out - c_res) / 2 channels on each side */
+} pact_shortcut;
+
+typedef struct {
+    int c, h, w;
+} pact_shape;
+
+typedef struct {
+    pact_op_kind kind;
+    int in, out;             /* buffer ids; NORMALIZE reads the input, ACT has in == out */
+    pact_shape in_shape, out_shape;
+    /* CONV */
+    int ksize, stride, pad;
+    float *weight;           /* CONV [c_out][c_in * k * k]; LINEAR [c_out][c_in] */
+    float *bias;             /* [c_out] */
+    float *wino;             /* CONV by Winograd: [16][c_out][c_in] transformed weights */
+    int res;                 /* buffer added to the output, -1 for none */
+    pact_shortcut res_kind;
+    pact_shape res_shape;
+    /* ACT */
+    int layer;
+    /* NORMALIZE */
+    float mean[3], std[3];
+} pact_op;
+
+typedef struct {
+    int n_ops;
+    pact_op *ops;
+    int n_bufs;
+    size_t *buf_floats;      /* per image */
+    int n_act;
+    char **act_names;
+    pact_func *act_funcs;
+    int *act_op;             /* op index of each activation layer */
+    int input_size, n_classes;
+} pact_graph;
+
+/* Frees everything the graph owns (weights, names), not the struct itself. */
+void pact_graph_clear(pact_graph *g);
+
+/* Fills in act_op and checks the ops' buffer ids and shapes; PACT_EFORMAT. */
+pact_status pact_graph_finish(pact_graph *g, pact_error *err);
+
+/* Runs ops [first, last) on `batch` images, in slices of at most `max_batch`.
+ * Before op `first`, the buffers listed by pact_graph_state are loaded from
+ * `state_in` (first > 0) or the input is read by NORMALIZE (first == 0); after
+ * op last-1 the logits are written (last == n_ops) or the state at op `last`
+ * is saved to `state_out`. */
+typedef struct {
+    const float *input;      /* batch x input_size, when first == 0 */
+    const float *state_in;   /* batch x state floats, when first > 0 */
+    float *state_out;        /* batch x state floats, when last < n_ops */
+    float *logits;           /* batch x n_classes, when last == n_ops */
+    pact_act_hook hook;
+    void *hook_ctx;
+    double *profile;         /* optional: seconds added per PACT_PROF_* phase */
+} pact_graph_io;
+
+/* Phases timed when pact_graph_io.profile is set (benchmarks only). */
+enum {
+    PACT_PROF_IM2COL, PACT_PROF_SGEMM, PACT_PROF_EPILOGUE, PACT_PROF_ACT, PACT_PROF_OTHER,
+    PACT_PROF_COUNT
+};
+
+pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, int max_batch,
+                           const pact_graph_io *io, pact_error *err);
+
+/* The state when op `op` starts: the buffers read by op or later before being
+ * written, the ACT op's own buffer first. Writes up to max_ids buffer ids and
+ * their per-image floats; returns the count; *total = sum of floats. */
+#define PACT_GRAPH_MAX_STATE 16
+int pact_graph_state(const pact_graph *g, int op, int *ids, size_t *floats, int max_ids,
+                     size_t *total);
+
+/* Convolution kernels (conv.c). Scratch floats needed by pact_conv_run for
+ * `batch` images. */
+size_t pact_conv_work_floats(const pact_op *op, int batch);
+
+/* out = conv(in) + bias (+ shortcut(res)); then `act` applied when apply_act. */
+void pact_conv_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                   int apply_act, pact_func act, float *work, double *profile);
+
+/* Monotonic clock in seconds (for the optional profile). */
+double pact_seconds(void);
+
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 same-size convolutions (winograd.c).
+ * prepare: op->wino from op->weight (PACT_ENOMEM). */
+int pact_wino_eligible(const pact_op *op);
+pact_status pact_wino_prepare(pact_op *op);
+size_t pact_wino_work_floats(const pact_op *op, int batch);
+void pact_wino_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                   int apply_act, pact_func act, float *work, double *profile);
+
+/* Bias, shortcut and (when apply_act) activation for output plane (image b of
+ * the group, channel c): o = act(conv + bias[c] + shortcut(res)); conv may be o.
+ * res points at the group's first image. */
+void pact_conv_finish_plane(const pact_op *op, const float *conv, float *o, const float *res,
+                            int b, int c, int apply_act, pact_func act);
+
+/* In-place exact activation over n floats. */
+void pact_act_apply(pact_func f, float *x, size_t n);
+
+#endif

@@ -1,0 +1,213 @@
+/* pact_net: polyact's own network engine behind the model interface. */
+#include "builders.h"
+#include "../internal.h"
+#include "../io/sha256.h"
+#include "net_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_BATCH 64
+
+struct pact_net {
+    pact_graph graph;
+    char name[32];
+    char sha256[65];
+    int max_batch;
+};
+
+pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **out,
+                          pact_error *err)
+{
+    *out = NULL;
+    if (opts && opts->max_batch < 0)
+        return pact_fail(err, PACT_EINVAL, "max_batch %d < 0", opts->max_batch);
+    pact_st_file *f = NULL;
+    pact_status st = pact_st_open(path, &f, err);
+    if (st != PACT_OK)
+        return st;
+    pact_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        pact_st_close(f);
+        return pact_fail(err, PACT_ENOMEM, "out of memory");
+    }
+    size_t size;
+    const unsigned char *bytes = pact_st_bytes(f, &size);
+    pact_sha256_hex(bytes, size, net->sha256);
+    net->max_batch = opts && opts->max_batch ? opts->max_batch : DEFAULT_MAX_BATCH;
+    st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
+    pact_st_close(f);
+    if (st != PACT_OK) {
+        free(net);
+        return st;
+    }
+    *out = net;
+    return PACT_OK;
+}
+
+void pact_net_free(pact_net *net)
+{
+    if (!net)
+        return;
+    pact_graph_clear(&net->graph);
+    free(net);
+}
+
+const char *pact_net_name(const pact_net *net) { return net->name; }
+const char *pact_net_sha256(const pact_net *net) { return net->sha256; }
+int pact_net_act_count(const pact_net *net) { return net->graph.n_act; }
+
+const char *pact_net_act_name(const pact_net *net, int layer)
+{
+    return layer >= 0 && layer < net->graph.n_act ? net->graph.act_names[layer] : NULL;
+}
+
+int pact_net_act_find(const pact_net *net, const char *name)
+{
+    for (int l = 0; name && l < net->graph.n_act; l++)
+        if (strcmp(net->graph.act_names[l], name) == 0)
+            return l;
+    return -1;
+}
+
+pact_status pact_net_act_shape(const pact_net *net, int layer, int *channels, int *height,
+                               int *width, pact_error *err)
+{
+    if (layer < 0 || layer >= net->graph.n_act)
+        return pact_fail(err, PACT_EINVAL, "%s: activation layer %d outside 0..%d", net->name,
+                         layer, net->graph.n_act - 1);
+    const pact_shape s = net->graph.ops[net->graph.act_op[layer]].in_shape;
+    if (channels)
+        *channels = s.c;
+    if (height)
+        *height = s.h;
+    if (width)
+        *width = s.w;
+    return PACT_OK;
+}
+
+double pact_net_flops(const pact_net *net)
+{
+    double flops = 0.0;
+    for (int i = 0; i < net->graph.n_ops; i++) {
+        const pact_op *op = &net->graph.ops[i];
+        if (op->kind == PACT_OP_CONV)
+            flops += 2.0 * op->out_shape.c * op->out_shape.h * op->out_shape.w * op->in_shape.c *
+                     op->ksize * op->ksize;
+        else if (op->kind == PACT_OP_LINEAR)
+            flops += 2.0 * op->out_shape.c * op->in_shape.c;
+    }
+    return flops;
+}
+
+static pact_status check_batch(const pact_net *net, const void *in, int batch, const void *out,
+                               pact_error *err)
+{
+    if (batch < 0)
+        return pact_fail(err, PACT_EINVAL, "%s: batch %d < 0", net->name, batch);
+    if (batch > 0 && (!in || !out))
+        return pact_fail(err, PACT_EINVAL, "%s: NULL input or output", net->name);
+    return PACT_OK;
+}
+
+pact_status pact_net_forward(const pact_net *net, const float *input, int batch,
+                             pact_act_hook hook, void *hook_ctx, float *logits, pact_error *err)
+{
+    pact_status st = check_batch(net, input, batch, logits, err);
+    if (st != PACT_OK || batch == 0)
+        return st;
+    pact_graph_io io = {.input = input, .logits = logits, .hook = hook, .hook_ctx = hook_ctx};
+    return pact_graph_run(&net->graph, 0, net->graph.n_ops, batch, net->max_batch, &io, err);
+}
+
+size_t pact_net_state_size(const pact_net *net, int layer)
+{
+    if (layer < 0 || layer >= net->graph.n_act)
+        return 0;
+    int ids[PACT_GRAPH_MAX_STATE];
+    size_t each[PACT_GRAPH_MAX_STATE], total;
+    pact_graph_state(&net->graph, net->graph.act_op[layer], ids, each, PACT_GRAPH_MAX_STATE,
+                     &total);
+    return total;
+}
+
+static pact_status check_layer(const pact_net *net, int layer, pact_error *err)
+{
+    if (layer < 0 || layer >= net->graph.n_act)
+        return pact_fail(err, PACT_EINVAL, "%s: activation layer %d outside 0..%d", net->name,
+                         layer, net->graph.n_act - 1);
+    return PACT_OK;
+}
+
+pact_status pact_net_forward_to(const pact_net *net, const float *input, int batch, int layer,
+                                pact_act_hook hook, void *hook_ctx, float *state,
+                                pact_error *err)
+{
+    pact_status st = check_layer(net, layer, err);
+    if (st == PACT_OK)
+        st = check_batch(net, input, batch, state, err);
+    if (st != PACT_OK || batch == 0)
+        return st;
+    pact_graph_io io = {.input = input, .state_out = state, .hook = hook, .hook_ctx = hook_ctx};
+    return pact_graph_run(&net->graph, 0, net->graph.act_op[layer], batch, net->max_batch, &io,
+                          err);
+}
+
+pact_status pact_net_forward_from(const pact_net *net, int layer, const float *state, int batch,
+                                  pact_act_hook hook, void *hook_ctx, float *logits,
+                                  pact_error *err)
+{
+    pact_status st = check_layer(net, layer, err);
+    if (st == PACT_OK)
+        st = check_batch(net, state, batch, logits, err);
+    if (st != PACT_OK || batch == 0)
+        return st;
+    pact_graph_io io = {.state_in = state, .logits = logits, .hook = hook, .hook_ctx = hook_ctx};
+    return pact_graph_run(&net->graph, net->graph.act_op[layer], net->graph.n_ops, batch,
+                          net->max_batch, &io, err);
+}
+
+static pact_status model_forward(void *ctx, const float *input, int batch, pact_act_hook hook,
+                                 void *hook_ctx, float *logits, pact_error *err)
+{
+    return pact_net_forward(ctx, input, batch, hook, hook_ctx, logits, err);
+}
+
+static size_t model_state_size(void *ctx, int layer)
+{
+    return pact_net_state_size(ctx, layer);
+}
+
+static pact_status model_forward_to(void *ctx, const float *input, int batch, int layer,
+                                    pact_act_hook hook, void *hook_ctx, float *state,
+                                    pact_error *err)
+{
+    return pact_net_forward_to(ctx, input, batch, layer, hook, hook_ctx, state, err);
+}
+
+static pact_status model_forward_from(void *ctx, int layer, const float *state, int batch,
+                                      pact_act_hook hook, void *hook_ctx, float *logits,
+                                      pact_error *err)
+{
+    return pact_net_forward_from(ctx, layer, state, batch, hook, hook_ctx, logits, err);
+}
+
+void pact_net_model(const pact_net *net, pact_model *model)
+{
+    memset(model, 0, sizeof *model);
+    /* the forward function never modifies the net: the cast only fits the
+     * interface's untyped context */
+    model->ctx = (void *)(uintptr_t)net;
+    model->n_act = net->graph.n_act;
+    model->act_names = (const char *const *)net->graph.act_names;
+    model->act_funcs = net->graph.act_funcs;
+    model->input_size = net->graph.input_size;
+    model->n_classes = net->graph.n_classes;
+    model->forward = model_forward;
+    model->state_size = model_state_size;
+    model->forward_to = model_forward_to;
+    model->forward_from = model_forward_from;
+}
+
+const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
+int pact_net_max_batch(const pact_net *net) { return net->max_batch; }

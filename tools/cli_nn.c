@@ -1,0 +1,104 @@
+/* Flag handling shared by eval and calibrate: threads, normalisation, loading. */
+#include "cli_nn.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_set_threads(const char *cmd, const char *threads)
+{
+    if (!threads)
+        return CLI_OK;
+    long t;
+    int rc = cli_int(cmd, "threads", threads, 1, 256, &t);
+    if (rc == CLI_OK)
+        openblas_set_num_threads((int)t);
+    return rc;
+}
+
+int cli_threads(void) { return openblas_get_num_threads(); }
+
+/* "A,B,C" -> three finite numbers */
+static int parse_triple(const char *cmd, const char *flag, const char *s, double v[3])
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return cli_error(cmd, CLI_USAGE, "--%s: '%s' is too long", flag, s);
+    strcpy(buf, s);
+    char *parts[3] = {buf, NULL, NULL};
+    for (int i = 1; i < 3; i++) {
+        char *c = parts[i - 1] ? strchr(parts[i - 1], ',') : NULL;
+        if (!c)
+            return cli_error(cmd, CLI_USAGE, "--%s: '%s' is not A,B,C", flag, s);
+        *c = '\0';
+        parts[i] = c + 1;
+    }
+    for (int i = 0; i < 3; i++)
+        if (cli_double(cmd, flag, parts[i], &v[i]) != CLI_OK)
+            return CLI_USAGE;
+    return CLI_OK;
+}
+
+int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split default_split,
+                          pact_net **net, pact_dataset **ds, size_t *max_images, int *batch)
+{
+    pact_error err;
+    *net = NULL;
+    *ds = NULL;
+    if (!f->model)
+        return cli_error(cmd, CLI_USAGE, "--model is required (see --help)");
+    if (!f->data)
+        return cli_error(cmd, CLI_USAGE, "--data is required (see --help)");
+    pact_net_opts opts = {0};
+    double mean[3], std[3];
+    long v;
+    if (f->input_mean) {
+        if (parse_triple(cmd, "input-mean", f->input_mean, mean) != CLI_OK)
+            return CLI_USAGE;
+        opts.input_mean = mean;
+    }
+    if (f->input_std) {
+        if (parse_triple(cmd, "input-std", f->input_std, std) != CLI_OK)
+            return CLI_USAGE;
+        for (int c = 0; c < 3; c++)
+            if (!(std[c] > 0))
+                return cli_error(cmd, CLI_USAGE, "--input-std: values must be > 0");
+        opts.input_std = std;
+    }
+    if (f->act && pact_func_from_name(f->act, &opts.act, &err) != PACT_OK)
+        return cli_error(cmd, CLI_USAGE, "--act: %s", err.message);
+    pact_split split = default_split;
+    if (f->split && pact_split_from_name(f->split, &split, &err) != PACT_OK)
+        return cli_error(cmd, CLI_USAGE, "--split: %s", err.message);
+    *max_images = 0;
+    if (f->images) {
+        if (cli_int(cmd, "images", f->images, 1, 100000000, &v) != CLI_OK)
+            return CLI_USAGE;
+        *max_images = (size_t)v;
+    }
+    *batch = 64;
+    if (f->batch) {
+        if (cli_int(cmd, "batch", f->batch, 1, 4096, &v) != CLI_OK)
+            return CLI_USAGE;
+        *batch = (int)v;
+    }
+    opts.max_batch = *batch;
+    if (cli_set_threads(cmd, f->threads) != CLI_OK)
+        return CLI_USAGE;
+    if (pact_net_load(f->model, &opts, net, &err) != PACT_OK)
+        return cli_lib_error(cmd, &err, 0);
+    if (pact_cifar_load(f->data, split, *max_images, ds, &err) != PACT_OK) {
+        pact_net_free(*net);
+        *net = NULL;
+        return cli_lib_error(cmd, &err, 0);
+    }
+    return CLI_OK;
+}
+
+void cli_progress(void *ctx, size_t done, size_t total)
+{
+    fprintf(stderr, "\rpolyact %s: %zu/%zu images", (const char *)ctx, done, total);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
