@@ -232,10 +232,10 @@ typedef enum {
 typedef struct {
     int max_iter;       /* Remez exchanges before PACT_EMAXITER (default 100) */
     double tol;         /* Remez stops when (max_error - levelled) <= tol * max_error
-                           + rounding floor, levelled = |E| of the reference
-                           (default 1e-10) */
-    int grid;           /* dense grid of the max-error measurement; 0 = auto,
-                           max(8192, 64 (degree + 1)) */
+                           + rounding floor, levelled = |E| of the reference,
+                           tol in (0, 1) (default 1e-10) */
+    int grid;           /* dense grid of the max-error measurement: 0 = auto,
+                           max(8192, 64 (degree + 1)), or 16..4194304 */
     double floor;       /* lsq: weight of the Chebyshev floor in [0, 1] (default
                            0.1), see pact_fit_lsq */
     pact_parity parity; /* default PACT_PARITY_AUTO */
@@ -252,9 +252,13 @@ void pact_fit_opts_default(pact_fit_opts *opts);
  * (opts->parity): relu = x/2 + |x|/2 is fitted as |x| in even Chebyshev
  * polynomials, so the kink sits at an end of the exchange interval and an odd
  * degree gives the error of degree - 1 (the best fit is unique, hence also the
- * best among all polynomials). The error then is exact to rounding: agreement
- * with Sollya is ~1e-9 relative while the error is above ~1e-9 max|f|; below
- * that, double precision rounding of f and p bounds what can be resolved.
+ * best among all polynomials). Other intervals use the general exchange on
+ * all of T_0..T_d (kinks inside are fine, only slower). Accuracy: within 1.4e-8
+ * relative of Sollya's minimax error on 449 cases (tests/data/minimax_ref.txt)
+ * whose error is >= 1e-7 max|f|. Double precision evaluation of f and p has a
+ * rounding floor of about degree * eps * max|f|; an error at that floor (e.g.
+ * gelu on [-1e-3, 1e-3] at degree 60) counts as levelled: nothing is left to
+ * exchange.
  * out *poly      new polynomial on [a, b]; free with pact_poly_free
  * out *max_error optional (NULL): achieved max error (dense grid, see above)
  * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, degree outside
