@@ -538,10 +538,19 @@ typedef struct {
  * the net normalises it with the file's __metadata__ input_mean and input_std
  * ("0.485,0.456,0.406"), unless the options override them.
  *
- * Threads: the convolutions use OpenBLAS's threads (OPENBLAS_NUM_THREADS, or
- * openblas_set_num_threads from the application). A loaded net is immutable:
- * every forward call allocates its own workspace, so distinct threads may run
- * forwards of one net at the same time. */
+ * Threads: with opts.threads = T > 1 every slice of a batch is shared among T
+ * threads (the caller's and T-1 started for the call), each running the whole
+ * network on its images; the activation hook is still called from the
+ * caller's thread only, once per layer for the whole slice. Those threads call
+ * sgemm concurrently: make OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1 or
+ * openblas_set_num_threads(1)), as `polyact --threads` does. With T = 1 the
+ * caller's thread runs everything and OpenBLAS's own threads (if any) work
+ * inside each sgemm. Results are bit for bit the same for every T (with
+ * single-threaded OpenBLAS); they may differ in the last bits when the same
+ * image is run in a batch of a different size (OpenBLAS's sums depend on the
+ * matrix sizes), so fixed chunks of images give reproducible results.
+ * A loaded net is immutable: every forward call allocates its own workspace,
+ * so distinct threads may run forwards of one net at the same time. */
 typedef struct pact_net pact_net;
 
 /* Options; NULL or a zero-initialised struct gives the defaults. */
@@ -552,7 +561,11 @@ typedef struct {
     int max_batch;             /* images per internal slice (0 = 64): bounds the
                                   workspace; a forward of more images runs in
                                   consecutive slices */
+    int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
+                                  (0 = 1; see "Threads" above) */
 } pact_net_opts;
+
+#define PACT_NET_MAX_THREADS 256
 
 /* Loads and validates a model file. out *net: free with pact_net_free.
  * Returns PACT_OK; PACT_EIO (cannot read); PACT_EFORMAT (malformed file, missing
@@ -666,86 +679,139 @@ pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
 
 /* @@SECTION calib */
 
-/* Each activation layer's input distribution over a set of images: count,
- * min, max, mean, std, quantiles, and a fixed-bin histogram over [min, max].
+/* Calibration measures each activation layer's input over a data set, through
+ * the model interface (any pact_model): count, min, max, mean, standard
+ * deviation, quantiles, and a histogram of fixed bins over [min, max].
  *
- *   pact_calib *cal = NULL;
- *   pact_calibrate(&model, train_images, NULL, &cal, &err);
- *   pact_calib_save(cal, "calib.json", &err);
+ *   pact_calib *c = NULL;
+ *   if (pact_calibrate(&model, ds, NULL, &c, &err) == PACT_OK) {
+ *       const pact_calib_layer *l = pact_calib_layer_at(c, 0);
+ *       printf("%s: [%g, %g]\n", l->name, l->min, l->max);
+ *       pact_calib_save(c, "calib.json", &err);
+ *   }
+ *   pact_calib_free(c);
  *
- * Images run in chunks of opts->batch, fixed by the data; each chunk's partial
- * statistics (count, min, max, mean and sum of squared deviations, histogram
- * counts) are merged in chunk order, so the result does not depend on how
- * chunks are spread over threads or processes. Two passes: the first finds
- * each layer's range, the second fills the histogram over it. Quantiles are
- * read from the histogram (linear inside a bin): error at most one bin width,
- * (max - min) / bins. */
+ * Two passes over the images, in fixed chunks of opts.chunk_images images (the
+ * data decide the chunks, not the number of workers): pass 1 gathers per chunk
+ * and layer count, min, max, mean and M2 (sum of squared deviations, double),
+ * merged in chunk order (Chan et al.); pass 2 counts every value into
+ * opts.bins equal bins over the layer's [min, max] (integer counts, merged by
+ * addition). So one process, many threads or many processes (each computing
+ * some chunks with the functions below) give bit-identical results.
+ * Quantiles are read from the histogram by linear interpolation inside the bin
+ * where the cumulative count reaches q x count: the result lies within one bin
+ * width, (max - min) / bins, of the empirical quantile (the order statistic
+ * of rank ceil(q x count)).
+ *
+ * The file (pact_calib_save / pact_calib_load) is JSON, schema in README.md:
+ * {"format": "polyact-calib", "version": 1, "model", "model_sha256", "data",
+ *  "images", "chunk_images", "bins", "quantile_levels": [...], "layers": [{
+ *  "index", "name", "func", "count", "min", "max", "mean", "std",
+ *  "quantiles": [...], "histogram": [bins integers]}, ...]} */
 typedef struct pact_calib pact_calib;
 
-#define PACT_CALIB_MAX_QUANTILES 16
+#define PACT_CALIB_MAX_QUANTILES 32
+#define PACT_CALIB_MAX_BINS (1 << 20)
 
+/* Options; NULL or zero-initialised = defaults. */
 typedef struct {
-    size_t max_images;         /* 0: the whole data set */
-    int batch;                 /* images per chunk (default 64) */
-    int bins;                  /* histogram bins, 1..1000000 (default 2048) */
-    int n_quantiles;           /* 0: the default set 1e-4 1e-3 1e-2 .05 .5 .95 .99 .999 .9999 */
-    double quantiles[PACT_CALIB_MAX_QUANTILES]; /* in (0, 1), increasing */
-    const char *model_name;    /* recorded in the file (NULL: "") */
-    const char *model_sha256;  /* recorded in the file (NULL: "") */
-    const char *data_name;     /* recorded in the file (NULL: "") */
-    pact_progress_fn progress; /* optional: images done of 2 x total (two passes) */
+    int chunk_images;           /* images per chunk (0 = 64) */
+    int bins;                   /* histogram bins per layer (0 = 2048), 1..PACT_CALIB_MAX_BINS */
+    int n_quantiles;            /* 0: the default levels 0.001 0.01 0.05 0.5 0.95 0.99 0.999 */
+    const double *quantiles;    /* n_quantiles increasing levels in (0, 1) */
+    size_t max_images;          /* 0 = the whole data set */
+    pact_progress_fn progress;  /* optional: units are images over both passes
+                                   (total = 2 x images) */
     void *progress_ctx;
+    const char *model_name;     /* recorded in the result and file (optional) */
+    const char *model_sha256;   /* recorded (optional), e.g. pact_net_sha256 */
+    const char *data_name;      /* recorded (optional), e.g. the data file's name */
 } pact_calib_opts;
 
-void pact_calib_opts_default(pact_calib_opts *opts);
-
-/* One layer's statistics, as a view valid while the calibration lives. */
+/* One layer's statistics (a view into the calibration, valid while it lives). */
 typedef struct {
     const char *name;
     pact_func func;
-    uint64_t count;             /* values seen (images x channels x spatial) */
-    double min, max, mean, std;
+    uint64_t count;             /* values observed: images x channels x spatial */
+    double min, max, mean, std; /* std: population standard deviation */
     int n_quantiles;
-    const double *quantile_p;   /* n_quantiles probabilities */
-    const double *quantile_x;   /* the values below which that fraction lies */
+    const double *quantile_levels; /* n_quantiles levels (the calibration's) */
+    const double *quantiles;       /* value at each level (within one bin width) */
     int bins;
-    double hist_min, hist_max;  /* bin k covers hist_min + [k, k+1) (max-min)/bins */
-    const double *counts;       /* bins counts (integers; sum = count) */
+    const uint64_t *histogram;  /* bins counts; bin i holds [min + i w, min + (i+1) w)
+                                   with w = (max - min) / bins, the last bin also max */
 } pact_calib_layer;
 
-/* Runs `model` on the data set observing every activation layer's input
- * (activations applied exactly). out *calib: free with pact_calib_free.
- * PACT_EINVAL (bad options, empty data set); PACT_ENUMERIC (a layer input
- * that is not finite: names the layer); errors of the forward function. */
-pact_status pact_calibrate(const pact_model *model, const pact_dataset *data,
+/* Calibrates every activation layer of `model` on the first images of `ds`.
+ * out *calib: free with pact_calib_free. Returns PACT_OK; PACT_EINVAL (bad
+ * options, model without activation layers or with another input size, empty
+ * data set); PACT_ENUMERIC (a layer's input is NaN or infinite: layer and chunk
+ * named); PACT_ENOMEM; or the model's forward status. */
+pact_status pact_calibrate(const pact_model *model, const pact_dataset *ds,
                            const pact_calib_opts *opts, pact_calib **calib, pact_error *err);
 
 void pact_calib_free(pact_calib *calib);
 
 int pact_calib_layer_count(const pact_calib *calib);
-size_t pact_calib_images(const pact_calib *calib);
-const char *pact_calib_model_name(const pact_calib *calib);
-const char *pact_calib_model_sha256(const pact_calib *calib);
-
-/* out *layer: view of layer i. PACT_EINVAL if i is out of range. */
-pact_status pact_calib_layer_get(const pact_calib *calib, int i, pact_calib_layer *layer,
-                                 pact_error *err);
-
+/* Layer i, or NULL out of range. */
+const pact_calib_layer *pact_calib_layer_at(const pact_calib *calib, int i);
 /* Index of the layer called `name`, or -1. */
 int pact_calib_find(const pact_calib *calib, const char *name);
+/* Value at level q in [0, 1] of layer i's histogram (q = 0: min, q = 1: max);
+ * NaN for a bad layer or q. Within one bin width of the empirical quantile. */
+double pact_calib_quantile(const pact_calib *calib, int layer, double q);
+/* Images calibrated, chunk size and bins used. */
+size_t pact_calib_images(const pact_calib *calib);
+int pact_calib_chunk_images(const pact_calib *calib);
+int pact_calib_bins(const pact_calib *calib);
+/* Recorded names ("" when not given); owned by the calibration. */
+const char *pact_calib_model_name(const pact_calib *calib);
+const char *pact_calib_model_sha256(const pact_calib *calib);
+const char *pact_calib_data_name(const pact_calib *calib);
 
-/* The value below which fraction p (0 <= p <= 1) of layer i's inputs lie,
- * read from the histogram; NaN for a bad layer or p. */
-double pact_calib_quantile(const pact_calib *calib, int i, double p);
-
-/* Writes calib.json ({"format": "polyact-calib", "version": 1, ...}, schema
- * in the README) atomically; same calibration, byte-identical file. */
+/* Writes the calibration as JSON to `path` atomically (a temporary file in the
+ * same folder, then rename). PACT_EIO naming the path. */
 pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_error *err);
 
-/* Reads and validates calib.json. out *calib: free with pact_calib_free.
- * PACT_EIO; PACT_EFORMAT naming the layer and field (counts that do not sum
- * to the count, min > max, non-increasing quantiles, unknown version ...). */
+/* Reads a file written by pact_calib_save; every field is checked (types,
+ * ranges, histogram sizes and sums, unique names). out *calib. PACT_EIO;
+ * PACT_EFORMAT naming the file and the field; PACT_EUNSUPPORTED for another
+ * format version; PACT_ENOMEM. */
 pact_status pact_calib_load(const char *path, pact_calib **calib, pact_error *err);
+
+/* Scale-out: the two passes chunk by chunk, for drivers that spread chunks over
+ * processes (pact_calibrate is exactly these calls in order). With n_act the
+ * model's layers and PACT_CALIB_STATS doubles per layer:
+ *   pass 1: for every chunk c, pact_calib_stats_chunk -> stats[c]
+ *           (n_act x PACT_CALIB_STATS doubles); then pact_calib_merge_stats
+ *           over all chunks in chunk order -> totals
+ *   pass 2: for every chunk, pact_calib_hist_chunk(totals) adds into one
+ *           n_act x bins array of counts (sum the arrays of several processes)
+ *   then pact_calib_build(totals, counts). */
+#define PACT_CALIB_STATS 5      /* count, min, max, mean, M2 */
+
+/* Number of chunks: ceil(images / chunk_images). */
+size_t pact_calib_chunk_count(const pact_dataset *ds, const pact_calib_opts *opts);
+
+/* Pass 1 on chunk `chunk`: writes stats[n_act x PACT_CALIB_STATS]. */
+pact_status pact_calib_stats_chunk(const pact_model *model, const pact_dataset *ds,
+                                   const pact_calib_opts *opts, size_t chunk, double *stats,
+                                   pact_error *err);
+
+/* Merges n_chunks chunk stats (chunk after chunk) into totals[n_act x PACT_CALIB_STATS]. */
+void pact_calib_merge_stats(int n_act, size_t n_chunks, const double *chunk_stats,
+                            double *totals);
+
+/* Pass 2 on chunk `chunk`: adds its histogram counts to counts[n_act x bins]
+ * (bins over each layer's [min, max] from totals). */
+pact_status pact_calib_hist_chunk(const pact_model *model, const pact_dataset *ds,
+                                  const pact_calib_opts *opts, const double *totals,
+                                  size_t chunk, uint64_t *counts, pact_error *err);
+
+/* Builds the calibration from merged totals and counts. out *calib. */
+pact_status pact_calib_build(const pact_model *model, const pact_calib_opts *opts,
+                             size_t images, const double *totals, const uint64_t *counts,
+                             pact_calib **calib, pact_error *err);
 
 /* ======================================================================== */
 /* Plans and PANN evaluation                        (src/pann/)             */
@@ -1294,6 +1360,67 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
                              const pact_opt_slot *slots, int n_slots, double impact_budget,
                              const pact_opt_dp_opts *opts, pact_cost_walk **plan,
                              pact_error *err);
+
+/* --- The optimizer: the cheapest plan that keeps the accuracy -------------
+ *
+ * For every activation layer, candidate polynomials of several degrees are
+ * fitted on the layer's calibrated interval (widened by a margin) by least
+ * squares weighted by its measured input histogram mixed with a Chebyshev
+ * floor (several mixtures). Each candidate's impact is measured by replacing
+ * that layer alone on `impact_images` calibration images (from a cached state
+ * when the model can split its forward pass): the mean KL divergence of the
+ * network's softmax output from the exact network's. The dynamic program
+ * (pact_optimize_dp) then picks one candidate per layer minimising the HE
+ * latency with the summed impact within a budget, and a closed loop searches
+ * the budget: each plan is evaluated as a whole PANN on the calibration
+ * images, and the fastest whose top-1 accuracy there is at most `max_drop`
+ * points below the exact network's is kept. Test images are never seen.
+ * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
+ * baseline_bootstraps (uniform alpha=13 composite under the same profile),
+ * speedup, calib_accuracy, calib_backbone_accuracy; notes hold cost_profile. */
+typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
+
+typedef struct {
+    double max_drop;          /* top-1 points the PANN may lose on the calibration images (0.5) */
+    int n_degrees;            /* candidate degrees (0: 1 2 3 4 5 7 15 31 63) */
+    int degrees[32];
+    int n_floors;             /* least-squares floor mixtures (0: 0.02 0.2) */
+    double floors[8];
+    double margin;            /* interval widening on each side, fraction of its width (0.05) */
+    size_t impact_images;     /* calibration images for impacts (0: 256) */
+    size_t verify_images;     /* calibration images for the closed loop (0: all) */
+    int batch;                /* images per forward call (0: 64) */
+    int impact_buckets;       /* DP resolution (0: 2000) */
+    pact_stage_fn progress;   /* optional: stage name, done, total */
+    void *progress_ctx;
+} pact_optimize_opts;
+
+void pact_optimize_opts_default(pact_optimize_opts *opts);
+
+/* Finds the plan (see above). `layout` is the network under the cost model
+ * (e.g. pact_cost_layout_resnet) with one slot per activation layer of
+ * `model`, in order; `calib` is the model's calibration; `data` the
+ * calibration images. out *plan (free with pact_plan_free).
+ * PACT_EINVAL (options); PACT_EMISMATCH (layout / calib not of this model;
+ * no candidate plan fits the levels); PACT_ETOL (even the most accurate
+ * candidates lose more than max_drop: *plan then holds that most accurate plan,
+ * so that the caller can inspect it); errors of fitting and of the model. */
+pact_status pact_optimize(const pact_model *model, const pact_dataset *data,
+                          const pact_calib *calib, const pact_cost_layout *layout,
+                          const pact_cost_profile *profile, const pact_optimize_opts *opts,
+                          const char *model_name, const char *model_sha256, pact_plan **plan,
+                          pact_error *err);
+
+/* The cost walk of the same activation `spec` (pact_cost_act_parse) at every
+ * slot, e.g. the baseline "composite:alpha=13". out *walk (pact_cost_walk_free). */
+pact_status pact_cost_uniform(const pact_cost_layout *layout, const pact_cost_profile *profile,
+                              const char *spec, pact_cost_walk **walk, pact_error *err);
+
+/* The cost walk of a plan under `profile` (every layer's degrees as the cost
+ * model sees them). out *walk: free with pact_cost_walk_free. */
+pact_status pact_plan_cost(const pact_plan *plan, const pact_cost_layout *layout,
+                           const pact_cost_profile *profile, pact_cost_walk **walk,
+                           pact_error *err);
 
 /* ======================================================================== */
 /* Export                                           (src/io/)               */

@@ -49,5 +49,8 @@ int cmd_calibrate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

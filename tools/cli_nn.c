@@ -1,22 +1,25 @@
 /* Flag handling shared by eval and calibrate: threads, normalisation, loading. */
+#define _POSIX_C_SOURCE 200809L
 #include "cli_nn.h"
 
 #include <cblas.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-int cli_set_threads(const char *cmd, const char *threads)
+int cli_threads(const char *cmd, const char *flag_value, int *threads)
 {
-    if (!threads)
-        return CLI_OK;
-    long t;
-    int rc = cli_int(cmd, "threads", threads, 1, 256, &t);
-    if (rc == CLI_OK)
-        openblas_set_num_threads((int)t);
-    return rc;
+    long t = sysconf(_SC_NPROCESSORS_ONLN);
+    if (t < 1)
+        t = 1;
+    if (t > PACT_NET_MAX_THREADS)
+        t = PACT_NET_MAX_THREADS;
+    if (flag_value && cli_int(cmd, "threads", flag_value, 1, PACT_NET_MAX_THREADS, &t) != CLI_OK)
+        return CLI_USAGE;
+    openblas_set_num_threads(1);
+    *threads = (int)t;
+    return CLI_OK;
 }
-
-int cli_threads(void) { return openblas_get_num_threads(); }
 
 /* "A,B,C" -> three finite numbers */
 static int parse_triple(const char *cmd, const char *flag, const char *s, double v[3])
@@ -40,7 +43,8 @@ static int parse_triple(const char *cmd, const char *flag, const char *s, double
 }
 
 int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split default_split,
-                          pact_net **net, pact_dataset **ds, size_t *max_images, int *batch)
+                          pact_net **net, pact_dataset **ds, size_t *max_images, int *batch,
+                          int *threads)
 {
     pact_error err;
     *net = NULL;
@@ -83,8 +87,9 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
         *batch = (int)v;
     }
     opts.max_batch = *batch;
-    if (cli_set_threads(cmd, f->threads) != CLI_OK)
+    if (cli_threads(cmd, f->threads, threads) != CLI_OK)
         return CLI_USAGE;
+    opts.threads = *threads;
     if (pact_net_load(f->model, &opts, net, &err) != PACT_OK)
         return cli_lib_error(cmd, &err, 0);
     if (pact_cifar_load(f->data, split, *max_images, ds, &err) != PACT_OK) {
@@ -97,7 +102,8 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
 
 void cli_progress(void *ctx, size_t done, size_t total)
 {
-    fprintf(stderr, "\rpolyact %s: %zu/%zu images", (const char *)ctx, done, total);
+    fprintf(stderr, "\rpolyact %s: %3.0f%% (%zu/%zu)", (const char *)ctx,
+            total ? 100.0 * (double)done / (double)total : 100.0, done, total);
     if (done >= total)
         fputc('\n', stderr);
     fflush(stderr);

@@ -30,8 +30,9 @@ static const char usage[] =
     "  --seed S           noise seed (default 1)\n"
     "  --images N         evaluate the first N images only\n"
     "  --batch B          images per forward pass (default 64)\n"
-    "  --threads T        engine threads (default 1)\n"
-    "  --input-mean A,B,C / --input-std A,B,C   override the input normalisation\n"
+    "  --threads T        engine threads (default: all processors)\n"
+    "  --input-mean A,B,C override the model's input normalisation mean\n"
+    "  --input-std A,B,C  override the model's input normalisation std\n"
     "  --act F            use activation F in every layer (default relu)\n"
     "  --json             one JSON object on stdout\n"
     "\n"
@@ -149,8 +150,9 @@ int cmd_eval(int argc, char **argv)
     pact_net *net;
     pact_dataset *ds;
     size_t max_images;
-    int batch;
-    rc = cli_load_net_and_data("eval", &f, PACT_SPLIT_TEST, &net, &ds, &max_images, &batch);
+    int batch, threads;
+    rc = cli_load_net_and_data("eval", &f, PACT_SPLIT_TEST, &net, &ds, &max_images, &batch,
+                               &threads);
     if (rc != CLI_OK) {
         pact_calib_free(cal);
         return rc;

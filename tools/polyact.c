@@ -14,6 +14,9 @@ static const command commands[] = {
     {"fit", cmd_fit, "fit a polynomial to an activation function on an interval"},
     {"calibrate", cmd_calibrate, "measure each activation layer's input distribution"},
     {"eval", cmd_eval, "accuracy of the network or of its polynomial version (PANN)"},
+    {"optimize", cmd_optimize, "the cheapest per-layer plan under HE that keeps the accuracy"},
+    {"report", cmd_report, "a plan's per-layer table and HE cost"},
+    {"sweep", cmd_sweep, "accuracy vs precision 2^-alpha: uniform composite vs per-layer fits"},
     {"cost", cmd_cost, "HE cost of a uniform plan on a CIFAR ResNet, op by op"},
     {"export", cmd_export, "a plan for OpenFHE, Lattigo or as a C header"},
 };

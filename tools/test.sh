@@ -12,6 +12,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPOLYACT_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -LE bench -j "$jobs")
 
+echo "== examples against the installed package (CMake and pkg-config)"
+bash tools/test-install.sh build
+
 echo "== ASan+UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPOLYACT_WERROR=ON -DPOLYACT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"

@@ -16,23 +16,28 @@
 #define COL_TARGET_FLOATS (256 * 1024)
 #endif
 
-static int group_size(const pact_op *op, int batch)
+int pact_group_size(size_t target_floats, size_t per_image_floats)
+{
+    int g = 1;
+    while (g < PACT_GROUP_ALIGN && (size_t)(2 * g) * per_image_floats <= target_floats)
+        g *= 2;
+    return g;
+}
+
+/* Images per im2col + sgemm: the group's matrix stays near COL_TARGET_FLOATS. */
+static int group_size(const pact_op *op)
 {
     size_t k = (size_t)op->in_shape.c * op->ksize * op->ksize;
-    size_t per_image = k * op->out_shape.h * op->out_shape.w;
-    size_t g = per_image ? COL_TARGET_FLOATS / per_image : 1;
-    if (g < 1)
-        g = 1;
-    if (g > (size_t)batch)
-        g = (size_t)batch;
-    return (int)g;
+    return pact_group_size(COL_TARGET_FLOATS, k * op->out_shape.h * op->out_shape.w);
 }
 
 size_t pact_conv_work_floats(const pact_op *op, int batch)
 {
     if (op->wino)
         return pact_wino_work_floats(op, batch);
-    size_t g = (size_t)group_size(op, batch);
+    size_t g = (size_t)group_size(op);
+    if (g > (size_t)batch)
+        g = (size_t)batch;
     size_t k = (size_t)op->in_shape.c * op->ksize * op->ksize;
     size_t hw = (size_t)op->out_shape.h * op->out_shape.w;
     return g * hw * (k + (size_t)op->out_shape.c);
@@ -177,7 +182,7 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
         pact_wino_run(op, in, res, out, batch, apply_act, act, work, profile);
         return;
     }
-    const int g_max = group_size(op, batch);
+    const int g_max = group_size(op);
     const int c_out = op->out_shape.c;
     const int k = op->in_shape.c * op->ksize * op->ksize;
     const size_t hw = (size_t)op->out_shape.h * op->out_shape.w;

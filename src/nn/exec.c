@@ -1,8 +1,10 @@
 /* Runs a layer graph on a batch, slice by slice, calling the activation hook at
  * every activation layer. */
+#define _POSIX_C_SOURCE 200809L
 #include "graph.h"
 #include "../internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +101,17 @@ pact_status pact_graph_finish(pact_graph *g, pact_error *err)
         if (pact_wino_eligible(&g->ops[i]) && !g->ops[i].wino &&
             pact_wino_prepare(&g->ops[i]) != PACT_OK)
             return pact_fail(err, PACT_ENOMEM, "out of memory");
+    /* threads run ahead of each other between barriers: an op that stores a
+     * different size per image into a buffer than what it held would overlap
+     * another thread's images of the old content */
+    for (int i = 0; i < g->n_ops; i++) {
+        pact_op *op = &g->ops[i];
+        size_t held = 0;
+        for (int j = i - 1; j >= 0 && !held; j--)
+            if (g->ops[j].out == op->out)
+                held = shape_floats(g->ops[j].out_shape);
+        op->sync = held != 0 && held != shape_floats(op->out_shape);
+    }
     return PACT_OK;
 }
 
@@ -159,15 +172,209 @@ static pact_status run_act(const pact_graph *g, const pact_op *op, float *x, int
     return st;
 }
 
+/* Everything one call needs: the workspace and where each buffer lives. */
+typedef struct {
+    const pact_graph *g;
+    const pact_graph_io *io;
+    float *ws;              /* buffers, nb_max images each */
+    size_t *offset;         /* per buffer */
+    float *work;            /* conv scratch: conv_work floats per thread */
+    size_t conv_work;
+    int threads;
+} run_ctx;
+
+/* Per-image floats of the tensor an op reads from buffer `buf` (its in, or res). */
+static size_t img_floats(pact_shape s) { return shape_floats(s); }
+
+/* Runs ops [i0, i1) on images [bs, bs + cnt) of the slice starting at image
+ * b0 of the call (none of them a hooked activation). */
+static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, float *work)
+{
+    const pact_graph *g = rc->g;
+    const pact_graph_io *io = rc->io;
+    double *profile = rc->threads == 1 ? io->profile : NULL;
+    for (int i = i0; i < i1; i++) {
+        const pact_op *op = &g->ops[i];
+        double t0 = profile && op->kind != PACT_OP_CONV ? pact_seconds() : 0.0;
+        float *out = rc->ws + rc->offset[op->out] + (size_t)bs * img_floats(op->out_shape);
+        const float *in =
+            op->kind == PACT_OP_NORMALIZE
+                ? io->input + (size_t)(b0 + bs) * g->input_size
+                : rc->ws + rc->offset[op->in] + (size_t)bs * img_floats(op->in_shape);
+        switch (op->kind) {
+        case PACT_OP_NORMALIZE:
+            normalize(op, in, out, cnt);
+            break;
+        case PACT_OP_CONV: {
+            /* without a hook the activation that follows is fused in */
+            const pact_op *next = i + 1 < i1 ? &g->ops[i + 1] : NULL;
+            int fuse = !io->hook && next && next->kind == PACT_OP_ACT && next->in == op->out;
+            const float *res = op->res >= 0 ? rc->ws + rc->offset[op->res] +
+                                                  (size_t)bs * img_floats(op->res_shape)
+                                            : NULL;
+            pact_conv_run(op, in, res, out, cnt, fuse,
+                          fuse ? g->act_funcs[next->layer] : PACT_RELU, work, profile);
+            if (fuse)
+                i++;
+            break;
+        }
+        case PACT_OP_ACT: /* only reached without a hook */
+            pact_act_apply(g->act_funcs[op->layer], out,
+                           (size_t)cnt * img_floats(op->in_shape));
+            break;
+        case PACT_OP_GAP:
+            global_avg_pool(op, in, out, cnt);
+            break;
+        case PACT_OP_LINEAR:
+            linear(op, in,
+                   i == g->n_ops - 1 ? io->logits + (size_t)(b0 + bs) * g->n_classes : out,
+                   cnt);
+            break;
+        }
+        if (profile && op->kind != PACT_OP_CONV)
+            profile[op->kind == PACT_OP_ACT ? PACT_PROF_ACT : PACT_PROF_OTHER] +=
+                pact_seconds() - t0;
+    }
+}
+
+/* The engine's threads: for one call, threads-1 workers that each take their
+ * share of the slice's images for every segment of ops the caller posts. */
+typedef struct {
+    const run_ctx *rc;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned long generation;
+    int pending, stop;
+    int i0, i1, b0, nb;     /* the posted segment */
+    pthread_t *tids;
+    int started;
+} pool;
+
+typedef struct {
+    pool *p;
+    int index;              /* 1..threads-1 (the caller is 0) */
+} worker_arg;
+
+/* Thread `index`'s images of a slice of nb: whole units of PACT_GROUP_ALIGN
+ * images (the last unit may be short), spread as evenly as units allow. */
+static void share(int nb, int threads, int index, int *bs, int *cnt)
+{
+    long units = (nb + PACT_GROUP_ALIGN - 1) / PACT_GROUP_ALIGN;
+    int a = (int)(units * index / threads) * PACT_GROUP_ALIGN;
+    int b = (int)(units * (index + 1) / threads) * PACT_GROUP_ALIGN;
+    *bs = a < nb ? a : nb;
+    *cnt = (b < nb ? b : nb) - *bs;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *wa = arg;
+    pool *p = wa->p;
+    unsigned long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->generation == seen)
+            pthread_cond_wait(&p->go, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = p->generation;
+        int i0 = p->i0, i1 = p->i1, b0 = p->b0, nb = p->nb;
+        pthread_mutex_unlock(&p->mu);
+        int bs, cnt;
+        share(nb, p->rc->threads, wa->index, &bs, &cnt);
+        if (cnt > 0)
+            run_ops(p->rc, i0, i1, b0, bs, cnt,
+                    p->rc->work + (size_t)wa->index * p->rc->conv_work);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0)
+            pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Runs ops [i0, i1) on the nb images of the slice at b0, on every thread. */
+static void run_segment(pool *p, const run_ctx *rc, int i0, int i1, int b0, int nb)
+{
+    if (!p) {
+        run_ops(rc, i0, i1, b0, 0, nb, rc->work);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->i0 = i0;
+    p->i1 = i1;
+    p->b0 = b0;
+    p->nb = nb;
+    p->pending = p->started;
+    p->generation++;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    int bs, cnt;
+    share(nb, rc->threads, 0, &bs, &cnt);
+    if (cnt > 0)
+        run_ops(rc, i0, i1, b0, bs, cnt, rc->work);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_stop(pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->started; i++)
+        pthread_join(p->tids[i], NULL);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Starts rc->threads - 1 workers; returns the number started (a machine that
+ * refuses threads still computes: the caller's thread takes their shares). */
+static int pool_start(pool *p, const run_ctx *rc, worker_arg *args, pthread_t *tids)
+{
+    memset(p, 0, sizeof *p);
+    p->rc = rc;
+    p->tids = tids;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&p->go, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return -1;
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->go);
+        pthread_mutex_destroy(&p->mu);
+        return -1;
+    }
+    for (int i = 1; i < rc->threads; i++) {
+        args[i - 1] = (worker_arg){p, i};
+        if (pthread_create(&tids[p->started], NULL, worker_main, &args[i - 1]) != 0)
+            break;
+        p->started++;
+    }
+    return p->started;
+}
+
 pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, int max_batch,
-                           const pact_graph_io *io, pact_error *err)
+                           int threads, const pact_graph_io *io, pact_error *err)
 {
     if (batch <= 0)
         return batch == 0 ? PACT_OK : pact_fail(err, PACT_EINVAL, "batch %d < 0", batch);
     if (first < 0 || last > g->n_ops || first >= last)
         return pact_fail(err, PACT_EINVAL, "op range [%d, %d) outside the graph's %d ops", first,
                          last, g->n_ops);
-    int nb_max = max_batch > 0 && max_batch < batch ? max_batch : batch;
+    const int nb_max = max_batch > 0 && max_batch < batch ? max_batch : batch;
+    if (threads < 1)
+        threads = 1;
+    if (threads > nb_max)
+        threads = nb_max;
 
     int in_ids[PACT_GRAPH_MAX_STATE], out_ids[PACT_GRAPH_MAX_STATE];
     size_t in_each[PACT_GRAPH_MAX_STATE], out_each[PACT_GRAPH_MAX_STATE];
@@ -181,25 +388,43 @@ pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, 
 
     /* one workspace per call: the graph stays immutable, so a net may run
      * concurrent forwards from several threads */
-    size_t total = 0, conv_work = 0;
-    size_t *offset = malloc(sizeof(size_t) * (size_t)g->n_bufs);
-    if (!offset)
+    run_ctx rc = {.g = g, .io = io, .threads = threads};
+    size_t total = 0;
+    rc.offset = malloc(sizeof(size_t) * (size_t)g->n_bufs);
+    if (!rc.offset)
         return pact_fail(err, PACT_ENOMEM, "out of memory");
     for (int b = 0; b < g->n_bufs; b++) {
-        offset[b] = total;
+        rc.offset[b] = total;
         total += g->buf_floats[b] * (size_t)nb_max;
     }
     for (int i = first; i < last; i++)
         if (g->ops[i].kind == PACT_OP_CONV) {
             size_t w = pact_conv_work_floats(&g->ops[i], nb_max);
-            conv_work = w > conv_work ? w : conv_work;
+            rc.conv_work = w > rc.conv_work ? w : rc.conv_work;
         }
-    float *ws = malloc(sizeof(float) * (total + conv_work + 1));
-    if (!ws) {
-        free(offset);
+    rc.ws = malloc(sizeof(float) * (total + rc.conv_work * (size_t)threads + 1));
+    pthread_t *tids = malloc(sizeof(pthread_t) * (size_t)threads);
+    worker_arg *args = malloc(sizeof(worker_arg) * (size_t)threads);
+    if (!rc.ws || !tids || !args) {
+        free(rc.ws);
+        free(rc.offset);
+        free(tids);
+        free(args);
         return pact_fail(err, PACT_ENOMEM, "out of memory for a %d-image workspace", nb_max);
     }
-    float *work = ws + total;
+    rc.work = rc.ws + total;
+    pool pl, *p = NULL;
+    if (threads > 1) {
+        int started = pool_start(&pl, &rc, args, tids);
+        if (started > 0) {
+            p = &pl;
+            rc.threads = started + 1;
+        } else {
+            if (started == 0)
+                pool_stop(&pl);
+            rc.threads = 1;
+        }
+    }
 
     pact_status st = PACT_OK;
     for (int b0 = 0; b0 < batch && st == PACT_OK; b0 += nb_max) {
@@ -208,57 +433,44 @@ pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, 
         for (int b = 0; b < nb && n_in; b++) {
             const float *src = io->state_in + (size_t)(b0 + b) * in_floats;
             for (int j = 0; j < n_in; j++) {
-                size_t f = in_each[j];
-                memcpy(ws + offset[in_ids[j]] + (size_t)b * f, src, sizeof(float) * f);
-                src += f;
+                memcpy(rc.ws + rc.offset[in_ids[j]] + (size_t)b * in_each[j], src,
+                       sizeof(float) * in_each[j]);
+                src += in_each[j];
             }
         }
-        for (int i = first; i < last && st == PACT_OK; i++) {
-            const pact_op *op = &g->ops[i];
-            double t0 = io->profile && op->kind != PACT_OP_CONV ? pact_seconds() : 0.0;
-            float *out = ws + offset[op->out];
-            const float *in = op->kind == PACT_OP_NORMALIZE
-                                  ? io->input + (size_t)b0 * g->input_size
-                                  : ws + offset[op->in];
-            switch (op->kind) {
-            case PACT_OP_NORMALIZE:
-                normalize(op, in, out, nb);
-                break;
-            case PACT_OP_CONV: {
-                /* without a hook the activation that follows is fused in */
-                const pact_op *next = i + 1 < last ? &g->ops[i + 1] : NULL;
-                int fuse = !io->hook && next && next->kind == PACT_OP_ACT && next->in == op->out;
-                pact_conv_run(op, in, op->res >= 0 ? ws + offset[op->res] : NULL, out, nb, fuse,
-                              fuse ? g->act_funcs[next->layer] : PACT_RELU, work, io->profile);
-                if (fuse)
-                    i++;
-                break;
+        /* segments end at hooked activations, where the caller's thread calls
+         * the hook once for the whole slice, and before ops that need every
+         * thread to be done with a buffer (op->sync) */
+        for (int i0 = first; i0 < last && st == PACT_OK;) {
+            int i1 = i0;
+            while (i1 < last && !(io->hook && g->ops[i1].kind == PACT_OP_ACT) &&
+                   !(i1 > i0 && g->ops[i1].sync))
+                i1++;
+            if (i1 > i0)
+                run_segment(p, &rc, i0, i1, b0, nb);
+            if (i1 < last && io->hook && g->ops[i1].kind == PACT_OP_ACT) {
+                const pact_op *op = &g->ops[i1];
+                double t0 = io->profile ? pact_seconds() : 0.0;
+                st = run_act(g, op, rc.ws + rc.offset[op->in], nb, io, err);
+                if (io->profile)
+                    io->profile[PACT_PROF_ACT] += pact_seconds() - t0;
+                i1++;
             }
-            case PACT_OP_ACT:
-                st = run_act(g, op, out, nb, io, err);
-                break;
-            case PACT_OP_GAP:
-                global_avg_pool(op, in, out, nb);
-                break;
-            case PACT_OP_LINEAR:
-                linear(op, in, i == g->n_ops - 1 ? io->logits + (size_t)b0 * g->n_classes : out,
-                       nb);
-                break;
-            }
-            if (io->profile && op->kind != PACT_OP_CONV)
-                io->profile[op->kind == PACT_OP_ACT ? PACT_PROF_ACT : PACT_PROF_OTHER] +=
-                    pact_seconds() - t0;
+            i0 = i1;
         }
         for (int b = 0; b < nb && n_out && st == PACT_OK; b++) {
             float *dst = io->state_out + (size_t)(b0 + b) * out_floats;
             for (int j = 0; j < n_out; j++) {
-                size_t f = out_each[j];
-                memcpy(dst, ws + offset[out_ids[j]] + (size_t)b * f, sizeof(float) * f);
-                dst += f;
+                memcpy(dst, rc.ws + rc.offset[out_ids[j]] + (size_t)b * out_each[j],
+                       sizeof(float) * out_each[j]);
+                dst += out_each[j];
             }
         }
     }
-    free(ws);
-    free(offset);
+    pool_stop(p);
+    free(rc.ws);
+    free(rc.offset);
+    free(tids);
+    free(args);
     return st;
 }

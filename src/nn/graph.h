@@ -24,6 +24,16 @@ typedef struct {
     int c, h, w;
 } pact_shape;
 
+/* Convolutions run images in groups of a power of two up to this size, counted
+ * from the start of each slice, and the engine's threads take ranges aligned
+ * to it: every sgemm then sees the same images at the same places whatever the
+ * thread count, so results do not depend on it (OpenBLAS's results depend on
+ * the matrix sizes and on a column's place). */
+#define PACT_GROUP_ALIGN 8
+
+/* Largest power of two <= min(PACT_GROUP_ALIGN, target / per_image), >= 1. */
+int pact_group_size(size_t target_floats, size_t per_image_floats);
+
 typedef struct {
     pact_op_kind kind;
     int in, out;             /* buffer ids; NORMALIZE reads the input, ACT has in == out */
@@ -38,6 +48,9 @@ typedef struct {
     pact_shape res_shape;
     /* ACT */
     int layer;
+    /* set by pact_graph_finish: the op rewrites a buffer whose content had a
+     * different size per image, so threads must all be done with it first */
+    int sync;
     /* NORMALIZE */
     float mean[3], std[3];
 } pact_op;
@@ -60,7 +73,9 @@ void pact_graph_clear(pact_graph *g);
 /* Fills in act_op and checks the ops' buffer ids and shapes; PACT_EFORMAT. */
 pact_status pact_graph_finish(pact_graph *g, pact_error *err);
 
-/* Runs ops [first, last) on `batch` images, in slices of at most `max_batch`.
+/* Runs ops [first, last) on `batch` images, in slices of at most `max_batch`,
+ * each slice's images shared among `threads` threads (the caller's and
+ * threads-1 workers started for the call; hooks run on the caller's thread).
  * Before op `first`, the buffers listed by pact_graph_state are loaded from
  * `state_in` (first > 0) or the input is read by NORMALIZE (first == 0); after
  * op last-1 the logits are written (last == n_ops) or the state at op `last`
@@ -82,7 +97,7 @@ enum {
 };
 
 pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, int max_batch,
-                           const pact_graph_io *io, pact_error *err);
+                           int threads, const pact_graph_io *io, pact_error *err);
 
 /* The state when op `op` starts: the buffers read by op or later before being
  * written, the ACT op's own buffer first. Writes up to max_ids buffer ids and

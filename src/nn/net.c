@@ -14,6 +14,7 @@ struct pact_net {
     char name[32];
     char sha256[65];
     int max_batch;
+    int threads;
 };
 
 pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **out,
@@ -22,6 +23,9 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     *out = NULL;
     if (opts && opts->max_batch < 0)
         return pact_fail(err, PACT_EINVAL, "max_batch %d < 0", opts->max_batch);
+    if (opts && (opts->threads < 0 || opts->threads > PACT_NET_MAX_THREADS))
+        return pact_fail(err, PACT_EINVAL, "threads %d outside 0..%d", opts->threads,
+                         PACT_NET_MAX_THREADS);
     pact_st_file *f = NULL;
     pact_status st = pact_st_open(path, &f, err);
     if (st != PACT_OK)
@@ -35,6 +39,7 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     const unsigned char *bytes = pact_st_bytes(f, &size);
     pact_sha256_hex(bytes, size, net->sha256);
     net->max_batch = opts && opts->max_batch ? opts->max_batch : DEFAULT_MAX_BATCH;
+    net->threads = opts && opts->threads ? opts->threads : 1;
     st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
     pact_st_close(f);
     if (st != PACT_OK) {
@@ -117,7 +122,7 @@ pact_status pact_net_forward(const pact_net *net, const float *input, int batch,
     if (st != PACT_OK || batch == 0)
         return st;
     pact_graph_io io = {.input = input, .logits = logits, .hook = hook, .hook_ctx = hook_ctx};
-    return pact_graph_run(&net->graph, 0, net->graph.n_ops, batch, net->max_batch, &io, err);
+    return pact_graph_run(&net->graph, 0, net->graph.n_ops, batch, net->max_batch, net->threads, &io, err);
 }
 
 size_t pact_net_state_size(const pact_net *net, int layer)
@@ -149,7 +154,7 @@ pact_status pact_net_forward_to(const pact_net *net, const float *input, int bat
     if (st != PACT_OK || batch == 0)
         return st;
     pact_graph_io io = {.input = input, .state_out = state, .hook = hook, .hook_ctx = hook_ctx};
-    return pact_graph_run(&net->graph, 0, net->graph.act_op[layer], batch, net->max_batch, &io,
+    return pact_graph_run(&net->graph, 0, net->graph.act_op[layer], batch, net->max_batch, net->threads, &io,
                           err);
 }
 
@@ -164,7 +169,7 @@ pact_status pact_net_forward_from(const pact_net *net, int layer, const float *s
         return st;
     pact_graph_io io = {.state_in = state, .logits = logits, .hook = hook, .hook_ctx = hook_ctx};
     return pact_graph_run(&net->graph, net->graph.act_op[layer], net->graph.n_ops, batch,
-                          net->max_batch, &io, err);
+                          net->max_batch, net->threads, &io, err);
 }
 
 static pact_status model_forward(void *ctx, const float *input, int batch, pact_act_hook hook,
@@ -211,3 +216,4 @@ void pact_net_model(const pact_net *net, pact_model *model)
 
 const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
 int pact_net_max_batch(const pact_net *net) { return net->max_batch; }
+int pact_net_threads(const pact_net *net) { return net->threads; }

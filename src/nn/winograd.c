@@ -13,6 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The transforms are plain C loops that GCC vectorises; on x86-64 it also
+ * builds AVX2 versions of them, chosen at load time when the CPU has AVX2. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(PACT_NO_VECTOR_CLONES)
+#define PACT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PACT_VECTOR_CLONES
+#endif
+
 /* Target size of the transformed input and output of a group of images. */
 #ifndef WINO_TARGET_FLOATS
 #define WINO_TARGET_FLOATS (384 * 1024)
@@ -55,15 +64,11 @@ pact_status pact_wino_prepare(pact_op *op)
 
 static int tiles(const pact_op *op) { return (op->in_shape.h / 2) * (op->in_shape.w / 2); }
 
-static int wino_group(const pact_op *op, int batch)
+/* Images per group of 16 sgemms: V and M stay near WINO_TARGET_FLOATS. */
+static int wino_group(const pact_op *op)
 {
-    size_t per_image = 16 * (size_t)(op->in_shape.c + op->out_shape.c) * tiles(op);
-    size_t g = WINO_TARGET_FLOATS / per_image;
-    if (g < 1)
-        g = 1;
-    if (g > (size_t)batch)
-        g = (size_t)batch;
-    return (int)g;
+    return pact_group_size(WINO_TARGET_FLOATS,
+                           16 * (size_t)(op->in_shape.c + op->out_shape.c) * tiles(op));
 }
 
 /* Distance between the 16 matrices V_xi (or M_xi) of c x n floats: padded so
@@ -73,7 +78,8 @@ static size_t xi_stride(int c, size_t n) { return (size_t)c * n + XI_PAD; }
 size_t pact_wino_work_floats(const pact_op *op, int batch)
 {
     const int h = op->in_shape.h, w = op->in_shape.w, tw = w / 2;
-    size_t n = (size_t)wino_group(op, batch) * tiles(op);
+    int g = wino_group(op) < batch ? wino_group(op) : batch;
+    size_t n = (size_t)g * tiles(op);
     size_t vm = 16 * (xi_stride(op->in_shape.c, n) + xi_stride(op->out_shape.c, n));
     size_t rows = 8 * (size_t)(h / 2 + 1) * tw;    /* row passes of one plane */
     size_t plane = 2 * (size_t)h * w + 2 * (size_t)(tw + 1);
@@ -122,6 +128,7 @@ static void col_pass(const float *restrict ae, const float *restrict ao, float *
 /* V[xi][c][n0 + n] for one input plane: B^T d B of every tile, B^T =
  * [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]. Scratch `a`: 8 (th + 1) tw
  * floats (row passes, [even|odd][j][row][t]); e, o: tw + 1 floats each. */
+PACT_VECTOR_CLONES
 static void input_transform(const float *in, int h, int w, float *v, size_t xi_stride,
                             float *a, float *e, float *o)
 {
@@ -181,6 +188,7 @@ static void interleave(const float *restrict even, const float *restrict odd,
 
 /* out plane (h x w) = A^T M A of every tile, M[xi][n0 + n] with stride
  * xi_stride; y: 4 x tiles floats of scratch. */
+PACT_VECTOR_CLONES
 static void output_transform(const float *m, size_t xi_stride, int h, int w, float *out,
                              float *y)
 {
@@ -198,7 +206,7 @@ void pact_wino_run(const pact_op *op, const float *in, const float *res, float *
 {
     const int c_in = op->in_shape.c, c_out = op->out_shape.c;
     const int h = op->in_shape.h, w = op->in_shape.w, tw = w / 2;
-    const int t_img = tiles(op), g_max = wino_group(op, batch);
+    const int t_img = tiles(op), g_max = wino_group(op);
     const size_t plane = (size_t)h * w;
     const size_t in_img = (size_t)c_in * plane, out_img = (size_t)c_out * plane;
     const size_t res_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;

@@ -1,43 +1,27 @@
-/* Calibration storage, shared by calib_stats.c (computing) and io/calib_file.c. */
+/* The calibration object, shared by the computation (calibrate.c) and the file
+ * format (io/calib_json.c). Internal. */
 #ifndef PACT_CALIB_INTERNAL_H
 #define PACT_CALIB_INTERNAL_H
 
-#include "../internal.h"
-
-#define PACT_CALIB_MAX_BINS 1000000
-#define PACT_CALIB_MAX_LAYERS 100000
-
-typedef struct {
-    char *name;
-    pact_func func;
-    uint64_t count;
-    double min, max, mean, m2; /* m2: sum of squared deviations from the mean */
-    int n_q;
-    double qp[PACT_CALIB_MAX_QUANTILES], qx[PACT_CALIB_MAX_QUANTILES];
-    int bins;
-    double hmin, hmax;
-    double *counts;
-} calib_layer;
+#include "polyact.h"
 
 struct pact_calib {
-    char *model_name, *model_sha256, *data_name;
+    char *model_name, *model_sha256, *data_name; /* never NULL ("" when unknown) */
     size_t images;
+    int chunk_images, bins, n_levels;
+    double *levels;
     int n_layers;
-    calib_layer *layers;
+    pact_calib_layer *layers; /* names, quantiles and histograms owned */
 };
 
-/* A calibration with n_layers empty layers and copies of the strings. */
-pact_calib *pact_calib_alloc(int n_layers, const char *model_name, const char *model_sha256,
-                             const char *data_name);
+/* A calibration with n_layers layers, each with `bins` zero counts and
+ * n_levels quantiles, levels copied; names NULL. NULL when out of memory. */
+pact_calib *pact_calib_alloc(int n_layers, int bins, int n_levels, const double *levels);
 
-/* Allocates layer->counts for `bins` bins (zeroed); 0 on no memory. */
-int pact_calib_alloc_bins(calib_layer *layer, int bins);
+/* Copies s (NULL -> "") into *dst; 0 when out of memory. */
+int pact_calib_set_string(char **dst, const char *s);
 
-/* Recomputes layer->qx from the histogram for layer->qp. */
-void pact_calib_fill_quantiles(calib_layer *layer);
-
-/* Parses calib.json text (what pact_calib_load does after reading; fuzzed). */
-pact_status pact_calib_parse(const char *text, size_t size, const char *name, pact_calib **calib,
-                             pact_error *err);
+/* Fills layer->quantiles from its histogram, min, max and count. */
+void pact_calib_fill_quantiles(pact_calib_layer *layer);
 
 #endif

@@ -59,21 +59,23 @@ pact_status pact_fit_layer_lsq(const pact_calib_layer *cl, pact_func f, double a
                                pact_error *err)
 {
     size_t nb = (size_t)cl->bins, n = 0;
-    double *edges = malloc((nb + 1) * sizeof *edges);
+    double *edges = malloc((nb + 1) * sizeof *edges), *counts = malloc(nb * sizeof *counts);
     double *x = malloc(3 * nb * sizeof *x), *w = malloc(3 * nb * sizeof *w);
     pact_status st = PACT_OK;
-    if (!edges || !x || !w)
+    if (!edges || !counts || !x || !w)
         st = pact_fail(err, PACT_ENOMEM, "fit %s: out of memory", cl->name);
-    double width = (cl->hist_max - cl->hist_min) / (double)nb;
+    double width = (cl->max - cl->min) / (double)nb;
     if (st == PACT_OK && width <= 0.0) { /* a constant layer: one point mass */
         x[0] = cl->min;
         w[0] = 1.0;
         n = 1;
     } else if (st == PACT_OK) {
-        for (size_t k = 0; k <= nb; k++)
-            edges[k] = cl->hist_min + (double)k * width;
-        edges[nb] = cl->hist_max;
-        st = pact_hist_samples(edges, cl->counts, nb, x, w, &n, err);
+        for (size_t k = 0; k < nb; k++) {
+            edges[k] = cl->min + (double)k * width;
+            counts[k] = (double)cl->histogram[k];
+        }
+        edges[nb] = cl->max;
+        st = pact_hist_samples(edges, counts, nb, x, w, &n, err);
     }
     if (st == PACT_OK) {
         pact_fit_opts o;
@@ -82,6 +84,7 @@ pact_status pact_fit_layer_lsq(const pact_calib_layer *cl, pact_func f, double a
         st = pact_fit_lsq(f, a, b, degree, x, w, n, &o, p, max_error, err);
     }
     free(edges);
+    free(counts);
     free(x);
     free(w);
     return st;
@@ -169,9 +172,8 @@ static double auto_bound(const pact_calib *cal)
 {
     double m = 0.0;
     for (int i = 0; i < pact_calib_layer_count(cal); i++) {
-        pact_calib_layer l;
-        pact_calib_layer_get(cal, i, &l, NULL);
-        m = fmax(m, fmax(fabs(l.min), fabs(l.max)));
+        const pact_calib_layer *l = pact_calib_layer_at(cal, i);
+        m = fmax(m, fmax(fabs(l->min), fabs(l->max)));
     }
     double b = 50.0;
     while (b < m)
@@ -214,11 +216,10 @@ pact_status pact_plan_uniform(const char *spec, const pact_model *model, const p
         return pact_fail(err, PACT_EMISMATCH, "calibration has %d layers, model %d",
                          pact_calib_layer_count(cal), model->n_act);
     for (int i = 0; cal && i < model->n_act; i++) {
-        pact_calib_layer l;
-        pact_calib_layer_get(cal, i, &l, NULL);
-        if (strcmp(l.name, model->act_names[i]) != 0)
+        const char *cname = pact_calib_layer_at(cal, i)->name;
+        if (strcmp(cname, model->act_names[i]) != 0)
             return pact_fail(err, PACT_EMISMATCH, "calibration layer %d is '%s', model's is '%s'", i,
-                             l.name, model->act_names[i]);
+                             cname, model->act_names[i]);
     }
     double bound = u.bmode == B_NUMBER ? u.bound : u.bmode == B_AUTO ? auto_bound(cal) : 0.0;
     pact_plan *plan = NULL;
@@ -235,7 +236,7 @@ pact_status pact_plan_uniform(const char *spec, const pact_model *model, const p
         const char *name = model->act_names[i];
         pact_calib_layer cl = {0};
         if (cal)
-            pact_calib_layer_get(cal, i, &cl, NULL);
+            cl = *pact_calib_layer_at(cal, i);
         double a = -bound, b = bound;
         if (u.bmode == B_LAYER)
             pact_layer_interval(&cl, u.margin, &a, &b);

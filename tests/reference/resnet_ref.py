@@ -6,11 +6,15 @@ akamaster/pytorch_resnet_cifar10) from a .safetensors file read with the Python
 standard library and numpy (no `safetensors` package), runs CIFAR-10 binary
 records through it in eval mode, fp32, and prints one JSON object on stdout.
 
-    resnet_ref.py logits --model M --data F [--images N]
-        {"model", "images", "correct", "labels", "logits": [[10 floats] ...]}
-    resnet_ref.py calib  --model M --data F [--images N]
-        {"layers": [{"name", "min", "max", "mean", "std", "count"} ...]}
-        statistics of each activation layer's *input*, in execution order
+    resnet_ref.py logits --model M [--model M2 ...] --data F [--images N]
+        one line per model: {"model", "images", "correct", "labels",
+                             "logits": [[10 floats] ...]}
+    resnet_ref.py calib  --model M --data F [--images N] [--exact-quantiles Q1,Q2,..]
+        {"layers": [{"name", "min", "max", "mean", "std", "count",
+                     "quantiles": [...]} ...]}
+        statistics of each activation layer's *input*, in execution order;
+        quantiles are exact order statistics x_(ceil(q n)) (keeps every value:
+        use few images)
     resnet_ref.py bench  --model M [--batch B] [--threads T] [--seconds S]
         {"images_per_second", "batch", "threads"}
 
@@ -19,6 +23,7 @@ comparison also checks polyact's folding.
 """
 import argparse
 import json
+import math
 import struct
 import sys
 import time
@@ -111,15 +116,29 @@ def read_cifar(path, count):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["logits", "calib", "bench"])
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", required=True, action="append")
     ap.add_argument("--data")
     ap.add_argument("--images", type=int, default=0)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--exact-quantiles", default="")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    tensors, meta = read_safetensors(a.model)
+    if a.mode == "logits":
+        images, labels = read_cifar(a.data, a.images)
+        for path in a.model:
+            tensors, meta = read_safetensors(path)
+            net = ResNet(tensors, meta).eval()
+            with torch.no_grad():
+                logits = torch.cat([net(images[i:i + a.batch])
+                                    for i in range(0, len(images), a.batch)])
+            correct = int((logits.argmax(1).numpy() == labels).sum())
+            print(json.dumps({"model": meta.get("arch", path), "images": len(images),
+                              "correct": correct, "labels": labels.tolist(),
+                              "logits": [[float(v) for v in row] for row in logits]}))
+        return
+    tensors, meta = read_safetensors(a.model[0])
     net = ResNet(tensors, meta).eval()
 
     with torch.no_grad():
@@ -138,20 +157,15 @@ def main():
             return
 
         images, labels = read_cifar(a.data, a.images)
-        if a.mode == "logits":
-            logits = torch.cat([net(images[i:i + a.batch])
-                                for i in range(0, len(images), a.batch)])
-            correct = int((logits.argmax(1).numpy() == labels).sum())
-            print(json.dumps({"model": meta.get("arch", a.model), "images": len(images),
-                              "correct": correct, "labels": labels.tolist(),
-                              "logits": [[float(v) for v in row] for row in logits]}))
-            return
-
         stats = {}
         order = []
+        levels = [float(q) for q in a.exact_quantiles.split(",") if q]
+        values = {}
 
         def observe(name, x):
             d = x.double()
+            if levels:
+                values.setdefault(name, []).append(x.detach().flatten().clone())
             if name not in stats:
                 order.append(name)
                 stats[name] = [float("inf"), float("-inf"), 0.0, 0.0, 0]
@@ -170,9 +184,15 @@ def main():
             lo, hi, s1, s2, n = stats[name]
             mean = s1 / n
             var = max(s2 / n - mean * mean, 0.0)
-            layers.append({"name": name, "min": lo, "max": hi, "mean": mean,
-                           "std": var ** 0.5, "count": n})
-        print(json.dumps({"model": meta.get("arch", a.model), "images": len(images),
+            layer = {"name": name, "min": lo, "max": hi, "mean": mean,
+                     "std": var ** 0.5, "count": n}
+            if levels:
+                v = torch.cat(values.pop(name))
+                # order statistic of rank ceil(q n), 1-based
+                layer["quantiles"] = [float(torch.kthvalue(v, max(1, math.ceil(q * n)))[0])
+                                      for q in levels]
+            layers.append(layer)
+        print(json.dumps({"model": meta.get("arch", a.model[0]), "images": len(images),
                           "layers": layers}))
 
 

@@ -1,0 +1,170 @@
+/* polyact optimize: the cheapest per-layer plan under HE that keeps accuracy. */
+#include "cli_nn.h"
+#include "plan_table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: polyact optimize --model M.safetensors --data TRAIN -o plan.json [options]\n"
+    "\n"
+    "Finds, for every activation layer, the polynomial that makes encrypted\n"
+    "inference cheapest under the HE cost model while the PANN loses at most\n"
+    "--max-drop points of top-1 accuracy on the calibration (training) images.\n"
+    "Prints the per-layer table, the estimated latency, and the speed-up over the\n"
+    "uniform alpha=13 composite baseline under the same cost profile.\n"
+    "\n"
+    "  --model M          CIFAR ResNet weights (.safetensors)\n"
+    "  --data TRAIN       calibration images: CIFAR-10 file or directory (training split)\n"
+    "  --split train|test batches to read from a directory (default train)\n"
+    "  --calib C          calib.json of this model (default: calibrate on --data first)\n"
+    "  --max-drop PP      accuracy points the PANN may lose (default 0.5)\n"
+    "  --degrees LIST     candidate degrees, e.g. 1,2,3,4,5,7,15,31,63 (the default)\n"
+    "  --floors LIST      least-squares Chebyshev floor mixtures (default 0.02,0.2)\n"
+    "  --margin M         interval widening, fraction of the calibrated width (0.05)\n"
+    "  --cost PROFILE     HE cost profile JSON (default: the built-in mpcnn-log)\n"
+    "  --images N         calibration images to use (default all)\n"
+    "  --impact-images N  images for measuring each candidate's impact (default 256)\n"
+    "  --threads T        engine threads (default 1)\n"
+    "  -o, --output FILE  plan.json to write (atomically)\n"
+    "\n"
+    "Exit 0 success, 1 runtime error (also when no plan keeps the accuracy:\n"
+    "the most accurate one is written and its loss reported), 2 usage error.\n";
+
+static void stage_progress(void *ctx, const char *stage, size_t done, size_t total)
+{
+    (void)ctx;
+    fprintf(stderr, "\rpolyact optimize: %-7s %zu/%zu   ", stage, done, total);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+static int parse_list(const char *flag, const char *s, double *v, int max, int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || (*end != ',' && *end != '\0') || *n >= max)
+            return cli_error("optimize", CLI_USAGE, "--%s: '%s' is not a list of at most %d numbers",
+                             flag, s, max);
+        v[(*n)++] = x;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return *n ? CLI_OK : cli_error("optimize", CLI_USAGE, "--%s: empty list", flag);
+}
+
+int cmd_optimize(int argc, char **argv)
+{
+    cli_net_flags f = {0};
+    const char *calib_s = NULL, *drop_s = NULL, *deg_s = NULL, *floor_s = NULL, *margin_s = NULL,
+               *cost_s = NULL, *impact_s = NULL, *output = NULL;
+    const cli_option opts[] = {
+        {"model", &f.model, NULL},          {"data", &f.data, NULL},
+        {"split", &f.split, NULL},          {"images", &f.images, NULL},
+        {"batch", &f.batch, NULL},          {"threads", &f.threads, NULL},
+        {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
+        {"act", &f.act, NULL},              {"calib", &calib_s, NULL},
+        {"max-drop", &drop_s, NULL},        {"degrees", &deg_s, NULL},
+        {"floors", &floor_s, NULL},         {"margin", &margin_s, NULL},
+        {"cost", &cost_s, NULL},            {"impact-images", &impact_s, NULL},
+        {"output", &output, NULL},          {NULL, NULL, NULL},
+    };
+    int rc = cli_parse("optimize", argc, argv, opts, NULL, 0, usage);
+    if (rc != CLI_OK)
+        return rc;
+    if (!output)
+        return cli_error("optimize", CLI_USAGE, "-o plan.json is required (see --help)");
+    pact_optimize_opts oo;
+    pact_optimize_opts_default(&oo);
+    if (drop_s && ((rc = cli_double("optimize", "max-drop", drop_s, &oo.max_drop)) != CLI_OK ||
+                   oo.max_drop < 0 || oo.max_drop > 100))
+        return rc ? rc : cli_error("optimize", CLI_USAGE, "--max-drop: %s outside 0..100", drop_s);
+    if (margin_s && ((rc = cli_double("optimize", "margin", margin_s, &oo.margin)) != CLI_OK ||
+                     oo.margin < 0 || oo.margin > 10))
+        return rc ? rc : cli_error("optimize", CLI_USAGE, "--margin: %s outside 0..10", margin_s);
+    if (deg_s) {
+        double d[32];
+        if ((rc = parse_list("degrees", deg_s, d, 32, &oo.n_degrees)) != CLI_OK)
+            return rc;
+        for (int i = 0; i < oo.n_degrees; i++) {
+            if (d[i] != (int)d[i] || d[i] < 1 || d[i] > PACT_FIT_MAX_DEGREE)
+                return cli_error("optimize", CLI_USAGE, "--degrees: %g is not a degree in 1..%d", d[i],
+                                 PACT_FIT_MAX_DEGREE);
+            oo.degrees[i] = (int)d[i];
+        }
+    }
+    if (floor_s && (rc = parse_list("floors", floor_s, oo.floors, 8, &oo.n_floors)) != CLI_OK)
+        return rc;
+    if (impact_s) {
+        long v;
+        if ((rc = cli_int("optimize", "impact-images", impact_s, 1, 1000000, &v)) != CLI_OK)
+            return rc;
+        oo.impact_images = (size_t)v;
+    }
+    pact_net *net;
+    pact_dataset *ds;
+    size_t max_images;
+    int batch, threads;
+    rc = cli_load_net_and_data("optimize", &f, PACT_SPLIT_TRAIN, &net, &ds, &max_images, &batch,
+                               &threads);
+    if (rc != CLI_OK)
+        return rc;
+    oo.batch = batch;
+    oo.verify_images = max_images;
+    if (cli_stderr_is_tty())
+        oo.progress = stage_progress;
+    pact_model model;
+    pact_net_model(net, &model);
+    pact_error err;
+    pact_cost_profile *prof = NULL;
+    pact_cost_layout *layout = NULL;
+    pact_calib *cal = NULL;
+    pact_plan *plan = NULL;
+    rc = cli_load_cost("optimize", cost_s, pact_net_name(net), &prof, &layout);
+    if (rc == CLI_OK && calib_s) {
+        if (pact_calib_load(calib_s, &cal, &err) != PACT_OK)
+            rc = cli_lib_error("optimize", &err, 0);
+        else if (pact_calib_model_sha256(cal)[0] &&
+                 strcmp(pact_calib_model_sha256(cal), pact_net_sha256(net)) != 0)
+            rc = cli_error("optimize", CLI_RUNTIME, "%s was calibrated on other weights (sha256 %.12s...)",
+                           calib_s, pact_calib_model_sha256(cal));
+    } else if (rc == CLI_OK) {
+        pact_calib_opts co = {0};
+        co.max_images = max_images;
+        co.chunk_images = batch;
+        co.model_name = pact_net_name(net);
+        co.model_sha256 = pact_net_sha256(net);
+        co.data_name = f.data;
+        if (cli_stderr_is_tty()) {
+            co.progress = cli_progress;
+            co.progress_ctx = "calibrate";
+        }
+        if (pact_calibrate(&model, ds, &co, &cal, &err) != PACT_OK)
+            rc = cli_lib_error("optimize", &err, 0);
+    }
+    if (rc == CLI_OK) {
+        pact_status st = pact_optimize(&model, ds, cal, layout, prof, &oo, pact_net_name(net),
+                                       pact_net_sha256(net), &plan, &err);
+        if (plan && (st == PACT_OK || st == PACT_ETOL)) {
+            pact_error e2;
+            if (pact_plan_save(plan, output, &e2) != PACT_OK)
+                rc = cli_lib_error("optimize", &e2, 0);
+            else
+                rc = cli_print_plan_table("optimize", stdout, plan, layout, prof);
+            if (rc == CLI_OK)
+                printf("plan -> %s\n", output);
+        }
+        if (st != PACT_OK)
+            rc = cli_lib_error("optimize", &err, 0);
+    }
+    pact_plan_free(plan);
+    pact_calib_free(cal);
+    pact_cost_layout_free(layout);
+    pact_cost_profile_free(prof);
+    pact_dataset_free(ds);
+    pact_net_free(net);
+    return rc;
+}
