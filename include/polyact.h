@@ -215,8 +215,9 @@ pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
  * Every fit returns a new polynomial of exactly the requested degree on [a, b]
  * and, optionally, its achieved max error: max |f(x) - p(x)| over [a, b],
  * measured on a dense grid (opts->grid points, Chebyshev and uniform spacing
- * merged, plus x = 0 when inside) with every local maximum refined by Brent's
- * method. That measurement is independent of how the fit was made. */
+ * merged, plus x = 0 when inside) with the local maxima refined by Brent's
+ * method (see pact_poly_max_error). That measurement is independent of how the
+ * fit was made. */
 
 /* Symmetry to exploit on a symmetric interval [-r, r]. */
 typedef enum {
@@ -286,10 +287,12 @@ pact_status pact_fit_minimax_fn(pact_fn f, void *ctx, double a, double b, int de
  * (dy / (pi sqrt(1 - y^2))). The floor keeps the tails of the interval
  * constrained where the data density vanishes; floor = opts->floor. x == NULL
  * and n == 0 mean the uniform distribution on [a, b] (Gauss-Legendre, split at
- * 0). Solved by Givens QR on the Chebyshev Vandermonde rows (no normal
- * equations); the floor term uses f's Chebyshev coefficients (4096+ point DCT).
- * Cost O(n degree^2): for millions of samples pass a histogram
- * (pact_hist_samples).
+ * 0). Solvers: with floor >= 1e-4, the normal equations assembled from
+ * Chebyshev moments (O(n degree + degree^3); the floor bounds their condition
+ * number by 2 (degree + 1) / floor) and Cholesky; with a smaller floor, Givens
+ * QR of the Chebyshev Vandermonde rows (O(n degree^2), no squared condition
+ * number). The floor term uses f's Chebyshev coefficients (4096+ point DCT).
+ * For millions of samples pass a histogram (pact_hist_samples).
  * out *poly, *max_error as pact_fit_minimax (max_error is the uniform error).
  * Returns PACT_OK; PACT_EINVAL (bad a, b, degree; floor outside [0, 1]; a
  * negative or non-finite x_i or w_i, naming i; floor == 0 and fewer than
@@ -329,7 +332,9 @@ pact_status pact_fit_cheb_fn(pact_fn f, void *ctx, double a, double b, int degre
                              double *max_error, pact_error *err);
 
 /* max |f(x) - p(x)| over p's interval: dense grid of opts->grid points (see
- * Fitting) plus Brent refinement of every local maximum above half the grid's.
+ * Fitting) plus Brent refinement of every local maximum within 20% of the
+ * grid's largest (the auto grid samples each oscillation of the error at >= 16
+ * points, so a peak's sampled height is within ~1% of its true height).
  * out *max_error; *argmax optional (NULL): where it is attained.
  * PACT_ENUMERIC if f or p is not finite somewhere on the grid. */
 pact_status pact_poly_max_error(const pact_poly *p, pact_func f, const pact_fit_opts *opts,
