@@ -215,8 +215,9 @@ pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
  * Every fit returns a new polynomial of exactly the requested degree on [a, b]
  * and, optionally, its achieved max error: max |f(x) - p(x)| over [a, b],
  * measured on a dense grid (opts->grid points, Chebyshev and uniform spacing
- * merged, plus x = 0 when inside) with every local maximum refined by Brent's
- * method. That measurement is independent of how the fit was made. */
+ * merged, plus x = 0 when inside) with the local maxima refined by Brent's
+ * method (see pact_poly_max_error). That measurement is independent of how the
+ * fit was made. */
 
 /* Symmetry to exploit on a symmetric interval [-r, r]. */
 typedef enum {
@@ -232,10 +233,10 @@ typedef enum {
 typedef struct {
     int max_iter;       /* Remez exchanges before PACT_EMAXITER (default 100) */
     double tol;         /* Remez stops when (max_error - levelled) <= tol * max_error
-                           + rounding floor, levelled = |E| of the reference
-                           (default 1e-10) */
-    int grid;           /* dense grid of the max-error measurement; 0 = auto,
-                           max(8192, 64 (degree + 1)) */
+                           + rounding floor, levelled = |E| of the reference,
+                           tol in (0, 1) (default 1e-10) */
+    int grid;           /* dense grid of the max-error measurement: 0 = auto,
+                           max(8192, 64 (degree + 1)), or 16..4194304 */
     double floor;       /* lsq: weight of the Chebyshev floor in [0, 1] (default
                            0.1), see pact_fit_lsq */
     pact_parity parity; /* default PACT_PARITY_AUTO */
@@ -252,9 +253,13 @@ void pact_fit_opts_default(pact_fit_opts *opts);
  * (opts->parity): relu = x/2 + |x|/2 is fitted as |x| in even Chebyshev
  * polynomials, so the kink sits at an end of the exchange interval and an odd
  * degree gives the error of degree - 1 (the best fit is unique, hence also the
- * best among all polynomials). The error then is exact to rounding: agreement
- * with Sollya is ~1e-9 relative while the error is above ~1e-9 max|f|; below
- * that, double precision rounding of f and p bounds what can be resolved.
+ * best among all polynomials). Other intervals use the general exchange on
+ * all of T_0..T_d (kinks inside are fine, only slower). Accuracy: within 1.4e-8
+ * relative of Sollya's minimax error on 449 cases (tests/data/minimax_ref.txt)
+ * whose error is >= 1e-7 max|f|. Double precision evaluation of f and p has a
+ * rounding floor of about degree * eps * max|f|; an error at that floor (e.g.
+ * gelu on [-1e-3, 1e-3] at degree 60) counts as levelled: nothing is left to
+ * exchange.
  * out *poly      new polynomial on [a, b]; free with pact_poly_free
  * out *max_error optional (NULL): achieved max error (dense grid, see above)
  * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, degree outside
@@ -282,10 +287,12 @@ pact_status pact_fit_minimax_fn(pact_fn f, void *ctx, double a, double b, int de
  * (dy / (pi sqrt(1 - y^2))). The floor keeps the tails of the interval
  * constrained where the data density vanishes; floor = opts->floor. x == NULL
  * and n == 0 mean the uniform distribution on [a, b] (Gauss-Legendre, split at
- * 0). Solved by Givens QR on the Chebyshev Vandermonde rows (no normal
- * equations); the floor term uses f's Chebyshev coefficients (4096+ point DCT).
- * Cost O(n degree^2): for millions of samples pass a histogram
- * (pact_hist_samples).
+ * 0). Solvers: with floor >= 1e-4, the normal equations assembled from
+ * Chebyshev moments (O(n degree + degree^3); the floor bounds their condition
+ * number by 2 (degree + 1) / floor) and Cholesky; with a smaller floor, Givens
+ * QR of the Chebyshev Vandermonde rows (O(n degree^2), no squared condition
+ * number). The floor term uses f's Chebyshev coefficients (4096+ point DCT).
+ * For millions of samples pass a histogram (pact_hist_samples).
  * out *poly, *max_error as pact_fit_minimax (max_error is the uniform error).
  * Returns PACT_OK; PACT_EINVAL (bad a, b, degree; floor outside [0, 1]; a
  * negative or non-finite x_i or w_i, naming i; floor == 0 and fewer than
@@ -325,7 +332,9 @@ pact_status pact_fit_cheb_fn(pact_fn f, void *ctx, double a, double b, int degre
                              double *max_error, pact_error *err);
 
 /* max |f(x) - p(x)| over p's interval: dense grid of opts->grid points (see
- * Fitting) plus Brent refinement of every local maximum above half the grid's.
+ * Fitting) plus Brent refinement of every local maximum within 20% of the
+ * grid's largest (the auto grid samples each oscillation of the error at >= 16
+ * points, so a peak's sampled height is within ~1% of its true height).
  * out *max_error; *argmax optional (NULL): where it is attained.
  * PACT_ENUMERIC if f or p is not finite somewhere on the grid. */
 pact_status pact_poly_max_error(const pact_poly *p, pact_func f, const pact_fit_opts *opts,
@@ -356,8 +365,8 @@ typedef struct pact_composite pact_composite;
 /* Composite sign for ReLU precision 2^-alpha, alpha 4..14: the published
  * component degrees (pact_composite_published_degrees; total depth
  * sum ceil(log2(d_i + 1)) + 1, the published sets' depth) and the eps in
- * [2^-(alpha+4), 2^(6-alpha)] minimising the ReLU error on [-1, 1] (golden
- * section on log eps). out *c: free with pact_composite_free.
+ * in [2^-(alpha+4), min(2^(6-alpha), 2^-0.25)] minimising the ReLU error on
+ * [-1, 1] (scan, then golden section on log2 eps). out *c: free with pact_composite_free.
  * Returns PACT_OK (pact_composite_relu_error(*c) <= 2^-alpha); PACT_EINVAL
  * (alpha outside 4..14, bad opts); PACT_ETOL (the best eps misses 2^-alpha:
  * *c still holds it); PACT_EMAXITER / PACT_ENUMERIC from a stage's exchange
@@ -367,8 +376,11 @@ pact_status pact_composite_sign(int alpha, const pact_fit_opts *opts, pact_compo
 
 /* Composite sign with the given odd component degrees (count 1..
  * PACT_COMPOSITE_MAX_COMPONENTS, each odd in 1..PACT_FIT_MAX_DEGREE, innermost
- * first) and gap eps in (0, 1). out *c: free with pact_composite_free.
- * PACT_EINVAL for bad arguments; PACT_EMAXITER / PACT_ENUMERIC from a stage. */
+ * first) and gap eps in (0, 1); eps == 0 chooses the eps minimising the ReLU
+ * error on [-1, 1] (scan of log2 eps in [-40, -0.25], then golden section).
+ * out *c: free with pact_composite_free. PACT_EINVAL for bad arguments;
+ * PACT_EMAXITER / PACT_ENUMERIC from a stage (e.g. eps too small for the
+ * degrees: a stage's error reaches 1). */
 pact_status pact_composite_fit(const int *degrees, int count, double eps,
                                const pact_fit_opts *opts, pact_composite **c,
                                pact_error *err);

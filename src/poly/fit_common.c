@@ -39,9 +39,9 @@ pact_status fit_opts_check(const pact_fit_opts *o, const char *what, pact_error 
                          o->max_iter);
     if (!(o->tol > 0.0 && o->tol < 1.0))
         return pact_fail(err, PACT_EINVAL, "%s: opts.tol %g outside (0, 1)", what, o->tol);
-    if (o->grid < 0 || o->grid > (1 << 26) || (o->grid > 0 && o->grid < 16))
+    if (o->grid < 0 || o->grid > (1 << 22) || (o->grid > 0 && o->grid < 16))
         return pact_fail(err, PACT_EINVAL, "%s: opts.grid %d: 0 (auto) or 16..%d", what, o->grid,
-                         1 << 26);
+                         1 << 22);
     if (!(o->floor >= 0.0 && o->floor <= 1.0))
         return pact_fail(err, PACT_EINVAL, "%s: opts.floor %g outside [0, 1]", what, o->floor);
     if (o->parity < PACT_PARITY_AUTO || o->parity > PACT_PARITY_ODD)

@@ -81,7 +81,7 @@ pact_status maxerr_measure(const pact_poly *p, pact_fn f, void *ctx, int grid, d
     int np = 0;
     for (int k = 0; k < m; k++) {
         double v = fabs(e[k]);
-        if (v < 0.5 * gmax || v == 0.0)
+        if (v < 0.8 * gmax || v == 0.0)
             continue;
         if ((k > 0 && v < fabs(e[k - 1])) || (k + 1 < m && v < fabs(e[k + 1])))
             continue;
