@@ -922,6 +922,15 @@ pact_status pact_plan_set_composite(pact_plan *plan, int i, const char *name, pa
                                     double bound, const pact_composite *c, double max_error,
                                     pact_error *err);
 
+/* Least squares of `degree` on [a, b] weighted by a calibrated layer's input
+ * histogram (3 Gauss-Legendre samples per bin, see pact_hist_samples), mixed
+ * with the Chebyshev floor opts->floor (NULL opts: defaults). This is how a
+ * layer's measured distribution enters a fit. out *poly, *max_error as
+ * pact_fit_lsq. */
+pact_status pact_fit_lsq_calib(const pact_calib_layer *layer, pact_func f, double a, double b,
+                               int degree, const pact_fit_opts *opts, pact_poly **poly,
+                               double *max_error, pact_error *err);
+
 /* A plan that gives every activation layer of `model` the same kind of
  * approximation (the baselines polyact is measured against). spec:
  *   composite:alpha=A[,B=X]  Lee et al.'s composite minimax ReLU of precision

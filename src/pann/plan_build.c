@@ -90,6 +90,18 @@ pact_status pact_fit_layer_lsq(const pact_calib_layer *cl, pact_func f, double a
     return st;
 }
 
+pact_status pact_fit_lsq_calib(const pact_calib_layer *layer, pact_func f, double a, double b,
+                               int degree, const pact_fit_opts *opts, pact_poly **poly,
+                               double *max_error, pact_error *err)
+{
+    pact_fit_opts o;
+    if (opts)
+        o = *opts;
+    else
+        pact_fit_opts_default(&o);
+    return pact_fit_layer_lsq(layer, f, a, b, degree, o.floor, poly, max_error, err);
+}
+
 /* --- uniform baselines ------------------------------------------------- */
 
 typedef enum { U_COMPOSITE, U_MINIMAX, U_CHEB, U_LSQ, U_AESPA, U_AUTOREP } ukind;
