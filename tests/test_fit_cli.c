@@ -171,10 +171,10 @@ int main(void)
     const char *train = pact_test_data("data/cifar-10-batches-bin/data_batch_1_first1017.bin");
     CHECK(model && train, "shared model or training images missing"); n++;
     if (model && train) {
-        char calib[] = "/tmp/pact_fit_calib_XXXXXX", cmd[12000], args[9000];
-        int fd = mkstemp(calib);
-        if (fd >= 0)
-            close(fd);
+        char dir[] = "/tmp/pact_fit_calib_XXXXXX", calib[64], cmd[12000], args[9000];
+        if (!mkdtemp(dir))
+            return pact_test_done("test_fit_cli", 0);
+        snprintf(calib, sizeof calib, "%s/calib.json", dir);
         snprintf(cmd, sizeof cmd, "'%s' calibrate --model '%s' --data '%s' --images 16 -o %s >/dev/null",
                  pact_test_cli(), mcopy, train, calib);
         CHECK(pact_test_run(cmd, NULL, 0) == 0, "calibrate for --weights failed"); n++;
@@ -189,6 +189,7 @@ int main(void)
         CHECK(fit_err(args, &lines) == 2 && lines == 1 && strstr(out, "nope"),
               "unknown calib layer: exit 2, one line naming it: %s", out); n++;
         unlink(calib);
+        rmdir(dir);
     }
     return pact_test_done("test_fit_cli", n);
 }
