@@ -41,7 +41,7 @@ static double polyact_round(const pact_net *net, const float *x, int batch, doub
 }
 
 /* Floating-point operations per image that the sgemm calls actually perform
- * (Winograd convolutions multiply 16 transformed matrices per 2x2 tile). */
+ * (Winograd F(m x m) multiplies (m+2)^2 transformed matrices per m x m tile). */
 static double sgemm_flops(const pact_graph *g)
 {
     double f = 0.0;
@@ -49,9 +49,10 @@ static double sgemm_flops(const pact_graph *g)
         const pact_op *op = &g->ops[i];
         if (op->kind != PACT_OP_CONV)
             continue;
+        const int m = op->wino_m;
         if (op->wino)
-            f += 2.0 * 16 * op->out_shape.c * op->in_shape.c * (op->out_shape.h / 2) *
-                 (op->out_shape.w / 2);
+            f += 2.0 * (m + 2) * (m + 2) * op->out_shape.c * op->in_shape.c *
+                 (op->out_shape.h / m) * (op->out_shape.w / m);
         else
             f += 2.0 * op->out_shape.c * op->out_shape.h * op->out_shape.w * op->in_shape.c * 9;
     }
