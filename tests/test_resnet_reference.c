@@ -5,7 +5,7 @@
  * counts. The full 1,017-image counts are test_accuracy's. Also synthetic
  * ResNet-110 and ResNet-8 files (seeded random weights written here), so that
  * the depth found from the tensor names is checked beyond the shared models.
- * Args: [images (256; 64 under ASan)]. */
+ * Args: [images (256; 32 under ASan)]. */
 #include "nn_ref.h"
 
 #include <cblas.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
-#define DEFAULT_IMAGES 64
+#define DEFAULT_IMAGES 32
 #else
 #define DEFAULT_IMAGES 256
 #endif
