@@ -193,5 +193,4 @@ void pact_net_model(const pact_net *net, pact_model *model)
 }
 
 const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
-int pact_net_max_batch(const pact_net *net) { return net->max_batch; }
 int pact_net_threads(const pact_net *net) { return net->threads; }
