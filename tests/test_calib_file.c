@@ -177,6 +177,7 @@ static void e_levels(cJSON *j)
 static void e_index(cJSON *j) { cJSON_ReplaceItemInObject(layer(j, 1), "index", cJSON_CreateNumber(0)); }
 static void e_no_layers(cJSON *j) { cJSON_ReplaceItemInObject(j, "layers", cJSON_CreateArray()); }
 static void e_count_frac(cJSON *j) { cJSON_ReplaceItemInObject(layer(j, 1), "count", cJSON_CreateNumber(1.5)); }
+static void e_huge_bins(cJSON *j) { cJSON_ReplaceItemInObject(j, "bins", cJSON_CreateNumber(1048576)); }
 
 int main(void)
 {
@@ -274,6 +275,7 @@ int main(void)
     n += mutate(good, "index", e_index, PACT_EFORMAT, "layers[1].index");
     n += mutate(good, "no layers", e_no_layers, PACT_EFORMAT, "layers");
     n += mutate(good, "fractional count", e_count_frac, PACT_EFORMAT, "layers[1].count");
+    n += mutate(good, "bins beyond the file", e_huge_bins, PACT_EFORMAT, "more than the file holds");
     remove(path);
     CHECK(pact_calib_load(path, &r, &err) == PACT_EIO && strstr(err.message, "calib.json"),
           "missing file: %s", err.message);
