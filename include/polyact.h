@@ -227,10 +227,12 @@ typedef struct {
  * sgemm concurrently: make OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1 or
  * openblas_set_num_threads(1)), as `polyact --threads` does. With T = 1 the
  * caller's thread runs everything and OpenBLAS's own threads (if any) work
- * inside each sgemm. Results are bit for bit the same for every T (with
- * single-threaded OpenBLAS); they may differ in the last bits when the same
- * image is run in a batch of a different size (OpenBLAS's sums depend on the
- * matrix sizes), so fixed chunks of images give reproducible results.
+ * inside each sgemm. Images go through the convolutions in groups of up to 8
+ * counted from the start of the forward call, so results are bit for bit the
+ * same for every T and every max_batch that is a multiple of 8 (with
+ * single-threaded OpenBLAS); an image may differ in the last bits when it sits
+ * at another place of a batch (OpenBLAS's sums depend on the matrix sizes and
+ * a column's place), so fixed chunks of images give reproducible results.
  * A loaded net is immutable: every forward call allocates its own workspace,
  * so distinct threads may run forwards of one net at the same time. */
 typedef struct pact_net pact_net;
@@ -240,9 +242,10 @@ typedef struct {
     pact_func act;             /* every activation layer's function (PACT_RELU = 0) */
     const double *input_mean;  /* 3 values overriding __metadata__ input_mean, or NULL */
     const double *input_std;   /* 3 values > 0 overriding __metadata__ input_std, or NULL */
-    int max_batch;             /* images per internal slice (0 = 64): bounds the
-                                  workspace; a forward of more images runs in
-                                  consecutive slices */
+    int max_batch;             /* images per internal slice (0 = 8 x threads): a
+                                  forward of more images runs in consecutive
+                                  slices; results are the same for every
+                                  multiple of 8 */
     int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
                                   (0 = 1; see "Threads" above) */
 } pact_net_opts;
@@ -374,10 +377,11 @@ pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
  *   pact_calib_free(c);
  *
  * Two passes over the images, in fixed chunks of opts.chunk_images images (the
- * data decide the chunks, not the number of workers): pass 1 gathers per chunk
+ * data decide the chunks, not the number of workers): pass 1 gathers per image
  * and layer count, min, max, mean and M2 (sum of squared deviations, double),
- * merged in chunk order (Chan et al.); pass 2 counts every value into
- * opts.bins equal bins over the layer's [min, max] (integer counts, merged by
+ * merged image after image and chunk after chunk (Chan et al.), so they do
+ * not depend on how the model splits a chunk into hook calls; pass 2 counts
+ * every value into opts.bins equal bins over the layer's [min, max] (integer counts, merged by
  * addition). So one process, many threads or many processes (each computing
  * some chunks with the functions below) give bit-identical results.
  * Quantiles are read from the histogram by linear interpolation inside the bin
