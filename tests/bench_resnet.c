@@ -26,6 +26,8 @@ static pact_status relu_hook(void *ctx, int layer, float *x, int batch, int chan
     return PACT_OK;
 }
 
+/* Images per second over `seconds`: through pact_net_forward, or (profile set)
+ * through the graph on one thread with each phase timed. */
 static double polyact_round_hook(const pact_net *net, const float *x, int batch, double seconds,
                                  double *profile, pact_act_hook hook)
 {
@@ -33,20 +35,23 @@ static double polyact_round_hook(const pact_net *net, const float *x, int batch,
     float *logits = malloc(sizeof(float) * (size_t)batch * (size_t)g->n_classes);
     pact_graph_io io = {.input = x, .logits = logits, .profile = profile, .hook = hook};
     pact_error err;
-    const int threads = pact_net_threads(net);
-    pact_graph_run(g, 0, g->n_ops, batch, batch, threads, &io, &err); /* warm-up */
+#define RUN()                                                                                  \
+    (profile ? pact_graph_run(g, 0, g->n_ops, batch, batch, 1, &io, &err)                     \
+             : pact_net_forward(net, x, batch, hook, NULL, logits, &err))
+    RUN(); /* warm-up */
     for (int i = 0; profile && i < PACT_PROF_COUNT; i++)
         profile[i] = 0.0;
     long done = 0;
     double t0 = pact_seconds(), dt = 1e-9;
     do {
-        if (pact_graph_run(g, 0, g->n_ops, batch, batch, threads, &io, &err) != PACT_OK) {
+        if (RUN() != PACT_OK) {
             fprintf(stderr, "forward: %s\n", err.message);
             break;
         }
         done += batch;
         dt = pact_seconds() - t0;
     } while (dt < seconds);
+#undef RUN
     free(logits);
     for (int i = 0; profile && i < PACT_PROF_COUNT; i++)
         profile[i] /= (double)done; /* seconds per image */
@@ -78,11 +83,11 @@ static double sgemm_flops(const pact_graph *g)
     return f;
 }
 
-static pact_net *load(const char *path, int batch, int threads)
+static pact_net *load(const char *path, int threads)
 {
     pact_error err;
     pact_net *net = NULL;
-    pact_net_opts o = {.max_batch = batch, .threads = threads};
+    pact_net_opts o = {.threads = threads};
     CHECK_OK(pact_net_load(path, &o, &net, &err), &err);
     return net;
 }
@@ -104,7 +109,7 @@ int main(int argc, char **argv)
     pact_error err;
     pact_dataset *ds = NULL;
     CHECK_OK(pact_cifar_load(data, PACT_SPLIT_TEST, (size_t)batch, &ds, &err), &err);
-    pact_net *net = load(model, batch, threads), *net1 = load(model, batch, 1);
+    pact_net *net = load(model, threads), *net1 = load(model, 1);
     if (!net || !net1 || !ds)
         return pact_test_done("bench_resnet", 1);
     float *x = malloc(sizeof(float) * (size_t)batch * PACT_CIFAR_IMAGE_SIZE);
