@@ -144,7 +144,7 @@ pact_status pact_split_from_name(const char *name, pact_split *split, pact_error
  * out *ds: new data set; free with pact_dataset_free.
  * Returns PACT_OK; PACT_EIO (missing/unreadable file, named); PACT_EFORMAT (size
  * not a multiple of 3073, empty file, label outside 0..9: file and record named);
- * PACT_ENOMEM. */
+ * PACT_EINVAL (unknown split); PACT_ENOMEM. */
 pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,
                             pact_dataset **ds, pact_error *err);
 
