@@ -455,7 +455,7 @@ pact_status pact_split_from_name(const char *name, pact_split *split, pact_error
  * out *ds: new data set; free with pact_dataset_free.
  * Returns PACT_OK; PACT_EIO (missing/unreadable file, named); PACT_EFORMAT (size
  * not a multiple of 3073, empty file, label outside 0..9: file and record named);
- * PACT_ENOMEM. */
+ * PACT_EINVAL (unknown split); PACT_ENOMEM. */
 pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,
                             pact_dataset **ds, pact_error *err);
 
@@ -529,8 +529,10 @@ typedef struct {
 /* pact_net: polyact's own fp32 engine, one implementation of pact_model. It
  * reads CIFAR ResNets of He et al. (ResNet-20/32/44/56/110, option-A shortcuts,
  * depth found from the tensor names) from .safetensors files (F32, or F16/BF16
- * converted on load), folds batch norm into the convolutions and runs them as
- * im2col + OpenBLAS sgemm over groups of images.
+ * converted on load), folds batch norm into the convolutions and runs them on
+ * OpenBLAS sgemm over groups of images: 3x3 stride-1 convolutions by Winograd
+ * F(4x4, 3x3) (F(2x2, 3x3) where a plane is not a multiple of 4), the others
+ * by im2col. Logits agree with PyTorch's fp32 to ~1e-4.
  *
  *   pact_net *net = NULL; pact_model m;
  *   if (pact_net_load("resnet20.safetensors", NULL, &net, &err) != PACT_OK) ...
@@ -550,10 +552,12 @@ typedef struct {
  * sgemm concurrently: make OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1 or
  * openblas_set_num_threads(1)), as `polyact --threads` does. With T = 1 the
  * caller's thread runs everything and OpenBLAS's own threads (if any) work
- * inside each sgemm. Results are bit for bit the same for every T (with
- * single-threaded OpenBLAS); they may differ in the last bits when the same
- * image is run in a batch of a different size (OpenBLAS's sums depend on the
- * matrix sizes), so fixed chunks of images give reproducible results.
+ * inside each sgemm. Images go through the convolutions in groups of up to 8
+ * counted from the start of the forward call, so results are bit for bit the
+ * same for every T and every max_batch that is a multiple of 8 (with
+ * single-threaded OpenBLAS); an image may differ in the last bits when it sits
+ * at another place of a batch (OpenBLAS's sums depend on the matrix sizes and
+ * a column's place), so fixed chunks of images give reproducible results.
  * A loaded net is immutable: every forward call allocates its own workspace,
  * so distinct threads may run forwards of one net at the same time. */
 typedef struct pact_net pact_net;
@@ -563,9 +567,10 @@ typedef struct {
     pact_func act;             /* every activation layer's function (PACT_RELU = 0) */
     const double *input_mean;  /* 3 values overriding __metadata__ input_mean, or NULL */
     const double *input_std;   /* 3 values > 0 overriding __metadata__ input_std, or NULL */
-    int max_batch;             /* images per internal slice (0 = 64): bounds the
-                                  workspace; a forward of more images runs in
-                                  consecutive slices */
+    int max_batch;             /* images per internal slice (0 = 8 x threads): a
+                                  forward of more images runs in consecutive
+                                  slices; results are the same for every
+                                  multiple of 8 */
     int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
                                   (0 = 1; see "Threads" above) */
 } pact_net_opts;
@@ -697,10 +702,11 @@ pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
  *   pact_calib_free(c);
  *
  * Two passes over the images, in fixed chunks of opts.chunk_images images (the
- * data decide the chunks, not the number of workers): pass 1 gathers per chunk
+ * data decide the chunks, not the number of workers): pass 1 gathers per image
  * and layer count, min, max, mean and M2 (sum of squared deviations, double),
- * merged in chunk order (Chan et al.); pass 2 counts every value into
- * opts.bins equal bins over the layer's [min, max] (integer counts, merged by
+ * merged image after image and chunk after chunk (Chan et al.), so they do
+ * not depend on how the model splits a chunk into hook calls; pass 2 counts
+ * every value into opts.bins equal bins over the layer's [min, max] (integer counts, merged by
  * addition). So one process, many threads or many processes (each computing
  * some chunks with the functions below) give bit-identical results.
  * Quantiles are read from the histogram by linear interpolation inside the bin

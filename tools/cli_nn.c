@@ -86,7 +86,6 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
             return CLI_USAGE;
         *batch = (int)v;
     }
-    opts.max_batch = *batch;
     if (cli_threads(cmd, f->threads, threads) != CLI_OK)
         return CLI_USAGE;
     opts.threads = *threads;

@@ -175,6 +175,7 @@ pact_status pact_calib_save(const pact_calib *c, const char *path, pact_error *e
 typedef struct {
     const char *path;
     pact_error *err;
+    size_t file_size;
 } reader;
 
 static pact_status bad(const reader *r, const char *field, const char *what)
@@ -316,8 +317,10 @@ static pact_status from_json(const reader *r, const cJSON *root, pact_calib **ou
     int n_layers = cJSON_IsArray(layers) ? cJSON_GetArraySize(layers) : -1;
     if (n_layers < 1 || n_layers > CALIB_MAX_LAYERS)
         return bad(r, "layers", "missing, empty or not an array");
-    if ((uint64_t)n_layers * bins > (uint64_t)1 << 28)
-        return bad(r, "layers", "layers x bins is too large");
+    /* every count takes at least two bytes ("0,"): refuse before allocating
+     * what a short file only claims */
+    if ((uint64_t)n_layers * bins > r->file_size / 2)
+        return bad(r, "bins", "layers x bins is more than the file holds");
     pact_calib *c = pact_calib_alloc(n_layers, (int)bins, n_levels, levels);
     if (!c)
         return pact_fail(r->err, PACT_ENOMEM, "%s: out of memory", r->path);
@@ -342,7 +345,7 @@ static pact_status from_json(const reader *r, const cJSON *root, pact_calib **ou
 pact_status pact_calib_load(const char *path, pact_calib **out, pact_error *err)
 {
     *out = NULL;
-    reader r = {path, err};
+    reader r = {path, err, 0};
     FILE *f = fopen(path, "rb");
     if (!f)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -352,6 +355,7 @@ pact_status pact_calib_load(const char *path, pact_calib **out, pact_error *err)
         return pact_fail(err, PACT_EIO, "%s: not a regular file of at most 1 GiB", path);
     }
     size_t size = (size_t)sb.st_size;
+    r.file_size = size;
     char *text = malloc(size + 1);
     if (!text) {
         fclose(f);

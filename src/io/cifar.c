@@ -108,6 +108,8 @@ pact_status pact_cifar_load(const char *path, pact_split split, size_t max_image
                             pact_dataset **out, pact_error *err)
 {
     *out = NULL;
+    if (split != PACT_SPLIT_TEST && split != PACT_SPLIT_TRAIN)
+        return pact_fail(err, PACT_EINVAL, "split %d is neither test nor train", (int)split);
     struct stat sb;
     if (stat(path, &sb) != 0)
         return pact_fail(err, PACT_EIO, "%s: %s", path, strerror(errno));

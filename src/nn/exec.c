@@ -186,9 +186,24 @@ typedef struct {
 /* Per-image floats of the tensor an op reads from buffer `buf` (its in, or res). */
 static size_t img_floats(pact_shape s) { return shape_floats(s); }
 
+static void run_ops_group(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt,
+                          float *work);
+
 /* Runs ops [i0, i1) on images [bs, bs + cnt) of the slice starting at image
- * b0 of the call (none of them a hooked activation). */
+ * b0 of the call (none of them a hooked activation), PACT_GROUP_ALIGN images
+ * at a time through all the ops: a group's activations stay in the core's
+ * cache from one op to the next (the groups are those of the convolutions, so
+ * results are unchanged). */
 static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, float *work)
+{
+    for (int s = bs; s < bs + cnt; s += PACT_GROUP_ALIGN) {
+        int c = bs + cnt - s < PACT_GROUP_ALIGN ? bs + cnt - s : PACT_GROUP_ALIGN;
+        run_ops_group(rc, i0, i1, b0, s, c, work);
+    }
+}
+
+static void run_ops_group(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt,
+                          float *work)
 {
     const pact_graph *g = rc->g;
     const pact_graph_io *io = rc->io;

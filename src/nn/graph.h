@@ -42,7 +42,8 @@ typedef struct {
     int ksize, stride, pad;
     float *weight;           /* CONV [c_out][c_in * k * k]; LINEAR [c_out][c_in] */
     float *bias;             /* [c_out] */
-    float *wino;             /* CONV by Winograd: [16][c_out][c_in] transformed weights */
+    float *wino;             /* CONV by Winograd F(m x m, 3x3): [(m+2)^2][c_out][c_in] */
+    int wino_m;              /* its output tile size m (2 or 4), 0 otherwise */
     int res;                 /* buffer added to the output, -1 for none */
     pact_shortcut res_kind;
     pact_shape res_shape;
@@ -117,8 +118,9 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
 /* Monotonic clock in seconds (for the optional profile). */
 double pact_seconds(void);
 
-/* Winograd F(2x2, 3x3) for 3x3 stride-1 same-size convolutions (winograd.c).
- * prepare: op->wino from op->weight (PACT_ENOMEM). */
+/* Winograd F(4x4, 3x3) or F(2x2, 3x3) for 3x3 stride-1 same-size
+ * convolutions of even size (winograd.c). prepare: op->wino and op->wino_m
+ * from op->weight (PACT_ENOMEM). */
 int pact_wino_eligible(const pact_op *op);
 pact_status pact_wino_prepare(pact_op *op);
 size_t pact_wino_work_floats(const pact_op *op, int batch);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MAX_BATCH 64
 
 struct pact_net {
     pact_graph graph;
@@ -38,8 +37,10 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     size_t size;
     const unsigned char *bytes = pact_st_bytes(f, &size);
     pact_sha256_hex(bytes, size, net->sha256);
-    net->max_batch = opts && opts->max_batch ? opts->max_batch : DEFAULT_MAX_BATCH;
     net->threads = opts && opts->threads ? opts->threads : 1;
+    /* small slices keep a slice's activations in the caches from one hook to
+     * the next; a multiple of the group size keeps results unchanged */
+    net->max_batch = opts && opts->max_batch ? opts->max_batch : PACT_GROUP_ALIGN * net->threads;
     st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
     pact_st_close(f);
     if (st != PACT_OK) {
@@ -215,5 +216,4 @@ void pact_net_model(const pact_net *net, pact_model *model)
 }
 
 const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
-int pact_net_max_batch(const pact_net *net) { return net->max_batch; }
 int pact_net_threads(const pact_net *net) { return net->threads; }

@@ -5,7 +5,6 @@
 #include "graph.h"
 
 const pact_graph *pact_net_graph(const pact_net *net);
-int pact_net_max_batch(const pact_net *net);
 int pact_net_threads(const pact_net *net);
 
 #endif
