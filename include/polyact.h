@@ -157,8 +157,9 @@ typedef struct pact_poly pact_poly;
 typedef double (*pact_fn)(void *ctx, double x);
 
 /* New polynomial with Chebyshev coefficients cheb[0..degree] on [a, b] (copied).
- * out *p: free with pact_poly_free. PACT_EINVAL: a, b not finite or a >= b,
- * degree outside 0..PACT_POLY_MAX_DEGREE, cheb NULL or not finite. */
+ * out *p: free with pact_poly_free. PACT_EINVAL: a, b not finite or a >= b
+ * (or b - a overflows), degree outside 0..PACT_POLY_MAX_DEGREE, cheb NULL or
+ * not finite. */
 pact_status pact_poly_create(double a, double b, int degree, const double *cheb,
                              pact_poly **p, pact_error *err);
 
@@ -193,21 +194,25 @@ int pact_poly_trim(pact_poly *p, double tol);
 pact_status pact_poly_to_monomial(const pact_poly *p, double *mono, pact_error *err);
 
 /* Inverse of pact_poly_to_monomial: the polynomial sum mono[j] x^j, held on
- * [a, b]. Same conditioning caveat. out *p: free with pact_poly_free. */
+ * [a, b]. Same conditioning caveat. out *p: free with pact_poly_free.
+ * PACT_ENUMERIC if a Chebyshev coefficient overflows. */
 pact_status pact_poly_from_monomial(double a, double b, int degree, const double *mono,
                                     pact_poly **p, pact_error *err);
 
-/* dp/dx on the same interval, degree max(d - 1, 0). out *dp: caller frees. */
+/* dp/dx on the same interval, degree max(d - 1, 0). out *dp: caller frees.
+ * PACT_ENUMERIC if a coefficient overflows (e.g. on a tiny interval). */
 pact_status pact_poly_derivative(const pact_poly *p, pact_poly **dp, pact_error *err);
 
 /* p * q; both must be on the same interval (PACT_EMISMATCH otherwise). Degree
- * d_p + d_q (PACT_EINVAL above PACT_POLY_MAX_DEGREE). out *pq: caller frees. */
+ * d_p + d_q (PACT_EINVAL above PACT_POLY_MAX_DEGREE). out *pq: caller frees.
+ * PACT_ENUMERIC if a coefficient overflows. */
 pact_status pact_poly_mul(const pact_poly *p, const pact_poly *q, pact_poly **pq,
                           pact_error *err);
 
 /* outer(inner(x)) on inner's interval, degree d_outer * d_inner (PACT_EINVAL
  * above PACT_POLY_MAX_DEGREE). Exact in the polynomial sense: inner's values need
- * not stay in outer's interval. out *composed: caller frees. */
+ * not stay in outer's interval. out *composed: caller frees. PACT_ENUMERIC if
+ * a coefficient overflows. */
 pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
                               pact_poly **composed, pact_error *err);
 
@@ -262,7 +267,7 @@ void pact_fit_opts_default(pact_fit_opts *opts);
  * exchange.
  * out *poly      new polynomial on [a, b]; free with pact_poly_free
  * out *max_error optional (NULL): achieved max error (dense grid, see above)
- * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, degree outside
+ * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, b - a overflows, degree outside
  * 1..PACT_FIT_MAX_DEGREE, bad opts, sign on an interval holding 0 where its
  * best uniform error is >= 1/2: use pact_composite_sign);
  * PACT_EMAXITER (not levelled within opts->max_iter: *poly still holds the best

@@ -99,6 +99,17 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
     return CLI_OK;
 }
 
+int cli_check_calib(const char *cmd, const char *path, const pact_calib *cal, const pact_net *net)
+{
+    const char *sha = pact_calib_model_sha256(cal);
+    if (sha[0] && strcmp(sha, pact_net_sha256(net)) != 0)
+        return cli_error(cmd, CLI_RUNTIME,
+                         "%s was calibrated on other weights (sha256 %.12s..., the model's is "
+                         "%.12s...)",
+                         path, sha, pact_net_sha256(net));
+    return CLI_OK;
+}
+
 void cli_progress(void *ctx, size_t done, size_t total)
 {
     fprintf(stderr, "\rpolyact %s: %3.0f%% (%zu/%zu)", (const char *)ctx,

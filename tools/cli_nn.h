@@ -22,6 +22,11 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
                           pact_net **net, pact_dataset **ds, size_t *max_images, int *batch,
                           int *threads);
 
+/* A calibration read from `path` must be of the loaded weights (when it
+ * names any): prints one line naming the file and returns CLI_RUNTIME
+ * otherwise, CLI_OK when it matches. */
+int cli_check_calib(const char *cmd, const char *path, const pact_calib *cal, const pact_net *net);
+
 /* Progress callback: "\rpolyact CMD:  45% (done/total)" on stderr, newline at
  * the end; ctx is the command name. Install it only when cli_stderr_is_tty(). */
 void cli_progress(void *ctx, size_t done, size_t total);

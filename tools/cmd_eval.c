@@ -159,11 +159,14 @@ int cmd_eval(int argc, char **argv)
     }
     pact_model model;
     pact_net_model(net, &model);
-    if (plan_s) {
-        if (pact_plan_load(plan_s, &plan, &err) != PACT_OK ||
-            pact_plan_check_model(plan, &model, pact_net_sha256(net), &err) != PACT_OK)
+    if (cal)
+        rc = cli_check_calib("eval", calib_s, cal, net);
+    if (rc == CLI_OK && plan_s) {
+        if (pact_plan_load(plan_s, &plan, &err) != PACT_OK)
             rc = cli_lib_error("eval", &err, 0);
-    } else if (uniform) {
+        else if (pact_plan_check_model(plan, &model, pact_net_sha256(net), &err) != PACT_OK)
+            rc = cli_error("eval", CLI_RUNTIME, "%s: %s", plan_s, err.message);
+    } else if (rc == CLI_OK && uniform) {
         if (pact_plan_uniform(uniform, &model, cal, pact_net_name(net), pact_net_sha256(net), &plan,
                               &err) != PACT_OK)
             rc = cli_lib_error("eval", &err, 1);

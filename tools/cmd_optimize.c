@@ -127,10 +127,8 @@ int cmd_optimize(int argc, char **argv)
     if (rc == CLI_OK && calib_s) {
         if (pact_calib_load(calib_s, &cal, &err) != PACT_OK)
             rc = cli_lib_error("optimize", &err, 0);
-        else if (pact_calib_model_sha256(cal)[0] &&
-                 strcmp(pact_calib_model_sha256(cal), pact_net_sha256(net)) != 0)
-            rc = cli_error("optimize", CLI_RUNTIME, "%s was calibrated on other weights (sha256 %.12s...)",
-                           calib_s, pact_calib_model_sha256(cal));
+        else
+            rc = cli_check_calib("optimize", calib_s, cal, net);
     } else if (rc == CLI_OK) {
         pact_calib_opts co = {0};
         co.max_images = max_images;

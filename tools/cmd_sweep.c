@@ -97,6 +97,7 @@ int cmd_sweep(int argc, char **argv)
     }
     pact_model model;
     pact_net_model(net, &model);
+    rc = cli_check_calib("sweep", calib_s, cal, net);
     pact_pann_eval_opts eo;
     pact_pann_eval_opts_default(&eo);
     eo.max_images = max_images;

@@ -16,6 +16,11 @@ pact_status pact_read_file(const char *path, size_t max_size, char **data, size_
     FILE *f = fopen(path, "rb");
     if (!f)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return pact_fail(err, PACT_EIO, "%s: is a directory, not a file", path);
+    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Headers larger than this are refused (the reference implementation uses 100 MB). */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
@@ -76,6 +77,11 @@ static pact_status read_file(const char *path, unsigned char **bytes, size_t *si
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(fp);
+        return pact_fail(err, PACT_EIO, "%s: is a directory, not a model file", path);
+    }
     size_t cap = 1 << 20, n = 0;
     unsigned char *buf = malloc(cap);
     if (!buf) {
@@ -345,7 +351,10 @@ static pact_status parse_header(pact_st_file *f, pact_error *err)
     return st;
 }
 
-pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
+/* A new file object named `path`, its bytes read from the file (bytes NULL)
+ * or copied from `bytes`, then validated. */
+static pact_status open_bytes(const char *path, const unsigned char *bytes, size_t size,
+                              pact_st_file **file, pact_error *err)
 {
     *file = NULL;
     pact_st_file *f = calloc(1, sizeof *f);
@@ -353,7 +362,17 @@ pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
         free(f);
         return pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
     }
-    pact_status st = read_file(path, &f->bytes, &f->size, err);
+    pact_status st = PACT_OK;
+    if (!bytes) {
+        st = read_file(path, &f->bytes, &f->size, err);
+    } else {
+        f->bytes = malloc(size ? size : 1);
+        if (!f->bytes)
+            st = pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
+        else if (size)
+            memcpy(f->bytes, bytes, size);
+        f->size = size;
+    }
     if (st == PACT_OK)
         st = parse_header(f, err);
     if (st != PACT_OK) {
@@ -362,6 +381,20 @@ pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
     }
     *file = f;
     return PACT_OK;
+}
+
+pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
+{
+    return open_bytes(path, NULL, 0, file, err);
+}
+
+pact_status pact_st_parse(const unsigned char *bytes, size_t size, const char *name,
+                          pact_st_file **file, pact_error *err)
+{
+    if (!bytes && size)
+        return pact_fail(err, PACT_EINVAL, "%s: no bytes", name);
+    static const unsigned char none[1] = {0};
+    return open_bytes(name, bytes ? bytes : none, size, file, err);
 }
 
 const char *pact_st_path(const pact_st_file *f) { return f->path; }

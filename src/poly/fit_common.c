@@ -23,8 +23,10 @@ pact_fit_opts fit_opts_resolve(const pact_fit_opts *opts)
 
 pact_status fit_check(double a, double b, int degree, const char *what, pact_error *err)
 {
-    if (!isfinite(a) || !isfinite(b) || !(a < b))
-        return pact_fail(err, PACT_EINVAL, "%s: interval [%g, %g] is not finite with a < b", what,
+    /* b - a must be finite too: every map to [-1, 1] divides by it */
+    if (!isfinite(a) || !isfinite(b) || !(a < b) || !isfinite(b - a))
+        return pact_fail(err, PACT_EINVAL,
+                         "%s: interval [%g, %g] is not finite with a < b and b - a finite", what,
                          a, b);
     if (degree < 1 || degree > PACT_FIT_MAX_DEGREE)
         return pact_fail(err, PACT_EINVAL, "%s: degree %d outside 1..%d", what, degree,
