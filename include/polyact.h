@@ -568,6 +568,13 @@ typedef struct {
 pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **net,
                           pact_error *err);
 
+/* pact_net_load from the `size` bytes of a model file already in memory
+ * (e.g. read once and broadcast to many processes; copied, the caller keeps
+ * them). `name` labels error messages (NULL: "(memory)"). Same net, same
+ * pact_net_sha256 as loading the file. Errors as pact_net_load. */
+pact_status pact_net_load_memory(const void *bytes, size_t size, const char *name,
+                                 const pact_net_opts *opts, pact_net **net, pact_error *err);
+
 void pact_net_free(pact_net *net);
 
 /* Architecture name, e.g. "resnet20"; owned by the net. */
@@ -1024,6 +1031,73 @@ pact_status pact_pann_evaluate(const pact_model *model, const pact_dataset *data
 /* Frees what a report owns (not the struct itself); NULL is a no-op. */
 void pact_pann_report_free(pact_pann_report *report);
 
+/* --- evaluation in chunks, for spreading it over threads or processes ----
+ * pact_pann_evaluate is exactly: chunks c = 0, 1, ... of opts->batch images
+ * (chunk c holds images c x batch .. ; the last may be shorter), each run with
+ * noise stream c, their partial results merged in chunk order. The chunks are
+ * fixed by the data and the batch, not by who computes them: a driver may run
+ * them anywhere (pact_pann_eval_chunk), carry the partial results as rows of
+ * doubles (pact_pann_partial_pack / _unpack, exact), and merge them in chunk
+ * order (pact_pann_partial_merge) to get the numbers of one process, bit for
+ * bit. Counts, minima and maxima merge in any order; only the sum of logit
+ * differences needs the chunk order. */
+typedef struct {
+    size_t images, correct, backbone_correct, agree, nonfinite_images; /* as in the report */
+    double max_logit_diff;
+    double sum_logit_diff;    /* sum of |PANN - backbone| over the finite images' logits */
+    int n_classes;
+    int n_layers;             /* plan's layers; 0 for the backbone alone */
+    pact_layer_stats *layers; /* n_layers entries, owned */
+} pact_pann_partial;
+
+/* Number of chunks: ceil(images / opts->batch) (images after max_images). */
+size_t pact_pann_eval_chunk_count(const pact_dataset *data, const pact_pann_eval_opts *opts);
+
+/* An empty partial result (nothing counted; layer minima +inf, maxima -inf)
+ * for n_layers (0: no plan) and n_classes. Free with pact_pann_partial_free.
+ * PACT_EINVAL (n_layers < 0, n_classes < 1); PACT_ENOMEM. */
+pact_status pact_pann_partial_init(pact_pann_partial *partial, int n_layers, int n_classes,
+                                   pact_error *err);
+void pact_pann_partial_free(pact_pann_partial *partial); /* its layers; NULL no-op */
+
+/* Evaluates chunk `chunk` and overwrites *partial (initialised for
+ * model->n_act layers with a pann, 0 without) with its result. `pann`
+ * (NULL: backbone only) comes from pact_pann_create(plan, &arith) with the
+ * arithmetic wanted (opts->arith is not used here); its statistics are reset
+ * and its noise stream set to `chunk`. Reuse one pann per thread for many
+ * chunks. PACT_EINVAL (chunk out of range, bad opts); PACT_EMISMATCH (partial
+ * of another shape); PACT_ENOMEM; or the model's status. */
+pact_status pact_pann_eval_chunk(const pact_model *model, const pact_dataset *data,
+                                 pact_pann *pann, const pact_pann_eval_opts *opts, size_t chunk,
+                                 pact_pann_partial *partial, pact_error *err);
+
+/* into += part: counts added, maxima and minima kept, sums added (call in
+ * chunk order for bit-identical sums). PACT_EMISMATCH for other shapes. */
+pact_status pact_pann_partial_merge(pact_pann_partial *into, const pact_pann_partial *part,
+                                    pact_error *err);
+
+/* A partial as a row of doubles (counts are whole numbers, exact below 2^53):
+ * PACT_PANN_PARTIAL_HEAD numbers (images, correct, backbone_correct, agree,
+ * nonfinite_images, max_logit_diff, sum_logit_diff), then per layer
+ * PACT_PANN_PARTIAL_LAYER (inputs, out_of_range, worst_excursion, min_input,
+ * max_input). Non-finite values (infinite minima) are kept as they are. */
+#define PACT_PANN_PARTIAL_HEAD 7
+#define PACT_PANN_PARTIAL_LAYER 5
+size_t pact_pann_partial_row_size(int n_layers);
+void pact_pann_partial_pack(const pact_pann_partial *partial, double *row);
+
+/* Reads a row written by pact_pann_partial_pack into *partial (initialised
+ * with the right n_layers), checking every number: PACT_EFORMAT when len is
+ * not pact_pann_partial_row_size(n_layers), a count is not a whole number in
+ * 0..2^53 or exceeds the images, a difference is negative or not finite. */
+pact_status pact_pann_partial_unpack(const double *row, size_t len, pact_pann_partial *partial,
+                                     pact_error *err);
+
+/* The report of merged partials (mean_logit_diff = sum / (finite images x
+ * classes); seconds 0). out *report: free with pact_pann_report_free. */
+pact_status pact_pann_partial_report(const pact_pann_partial *partial, pact_pann_report *report,
+                                     pact_error *err);
+
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */
 /* ======================================================================== */
@@ -1403,6 +1477,91 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data,
                           const pact_cost_profile *profile, const pact_optimize_opts *opts,
                           const char *model_name, const char *model_sha256, pact_plan **plan,
                           pact_error *err);
+
+/* --- the optimizer in pieces, for spreading it over processes -------------
+ * pact_optimize is exactly these calls:
+ *
+ *   pact_optimizer_create(...)                    fits every candidate
+ *   for item in 0 .. pact_optimizer_item_count() - 1:
+ *       pact_optimizer_impact(op, item, &impacts[item])
+ *   pact_optimizer_set_impacts(op, impacts, n)
+ *   loop: pact_optimizer_next(op, choices, &done); if done: stop
+ *         pact_optimizer_plan(op, choices, &plan); evaluate the plan with
+ *         pact_optimizer_verify_opts (pact_pann_evaluate, or its chunks)
+ *         pact_optimizer_tell(op, accuracy, backbone_accuracy)
+ *   pact_optimizer_result(op, &plan)
+ *
+ * Impact items are (layer, candidate) pairs in layer-major order; each is
+ * independent of the others and gives the same double wherever it runs (the
+ * model's forward being deterministic), so items may be computed by many
+ * processes, each with its own optimizer built from the same inputs, and
+ * gathered into one table. An optimizer caches the impact images, their exact
+ * logits and the states of the last layer it measured: giving one process
+ * consecutive items of one layer saves recomputing those states. The closed
+ * loop is ask/tell: the optimizer proposes a plan as one candidate index per
+ * layer (small enough to broadcast), the caller reports its accuracy. Plans,
+ * impacts and decisions are those of pact_optimize bit for bit. One optimizer
+ * must not be used by two threads at once. */
+typedef struct pact_optimizer pact_optimizer;
+
+/* Checks the inputs and fits every layer's candidates (progress stage
+ * "fit"). The optimizer keeps pointers to model, data, calib, layout and
+ * profile (they must outlive it) and copies the rest. out *op: free with
+ * pact_optimizer_free. Errors as pact_optimize's before its impact phase. */
+pact_status pact_optimizer_create(const pact_model *model, const pact_dataset *data,
+                                  const pact_calib *calib, const pact_cost_layout *layout,
+                                  const pact_cost_profile *profile, const pact_optimize_opts *opts,
+                                  const char *model_name, const char *model_sha256,
+                                  pact_optimizer **op, pact_error *err);
+void pact_optimizer_free(pact_optimizer *op);
+
+/* Activation layers; impact items (layers x degrees x floors). */
+int pact_optimizer_layer_count(const pact_optimizer *op);
+size_t pact_optimizer_item_count(const pact_optimizer *op);
+
+/* What item `item` is: its layer, candidate degree and least-squares floor
+ * (any pointer may be NULL). PACT_EINVAL out of range. */
+pact_status pact_optimizer_item(const pact_optimizer *op, size_t item, int *layer, int *degree,
+                                double *floor_weight, pact_error *err);
+
+/* Measures item `item`: the mean KL divergence of the network's softmax with
+ * that one layer replaced from the exact network's, on the first
+ * impact_images images. out *impact (>= 0; +inf when the output is not
+ * finite). PACT_EINVAL out of range; PACT_ENOMEM; the model's status. */
+pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impact,
+                                  pact_error *err);
+
+/* Gives the optimizer every item's impact (n = item count, each >= 0 or
+ * +inf), e.g. gathered from other processes, and frees the measurement
+ * caches. PACT_EMISMATCH (n); PACT_EINVAL (a NaN or negative impact, or the
+ * closed loop already began). */
+pact_status pact_optimizer_set_impacts(pact_optimizer *op, const double *impacts, size_t n,
+                                       pact_error *err);
+
+/* The evaluation options of the closed loop's verifications. */
+void pact_optimizer_verify_opts(const pact_optimizer *op, pact_pann_eval_opts *opts);
+
+/* Next step of the closed loop: *done = 1 when the search is over (then call
+ * pact_optimizer_result); otherwise choices[0..layers) is the plan to verify
+ * (each a candidate index of its layer) and pact_optimizer_tell must follow.
+ * PACT_EINVAL (impacts not set, a tell missing); PACT_ENUMERIC (every
+ * candidate of a layer explodes); the DP's errors. */
+pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pact_error *err);
+
+/* The plan of `choices` (summary and notes empty). out *plan: free with
+ * pact_plan_free. PACT_EINVAL for a choice out of range. */
+pact_status pact_optimizer_plan(const pact_optimizer *op, const int *choices, pact_plan **plan,
+                                pact_error *err);
+
+/* Top-1 accuracy in percent of the proposed plan's PANN and of the backbone
+ * on the verification images. PACT_EINVAL when no plan is waiting. */
+pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double backbone_accuracy,
+                                pact_error *err);
+
+/* The chosen plan with its summary (as pact_optimize). out *plan (free with
+ * pact_plan_free). PACT_EINVAL before the loop is done; PACT_ETOL (with
+ * *plan set) when even the most accurate plan loses more than max_drop. */
+pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **plan, pact_error *err);
 
 /* The cost walk of the same activation `spec` (pact_cost_act_parse) at every
  * slot, e.g. the baseline "composite:alpha=13". out *walk (pact_cost_walk_free). */

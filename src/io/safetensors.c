@@ -364,6 +364,34 @@ pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
     return PACT_OK;
 }
 
+pact_status pact_st_open_memory(const void *bytes, size_t size, const char *name,
+                                pact_st_file **file, pact_error *err)
+{
+    *file = NULL;
+    if (!name)
+        name = "(memory)";
+    pact_st_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = dup_string(name))) {
+        free(f);
+        return pact_fail(err, PACT_ENOMEM, "%s: out of memory", name);
+    }
+    f->bytes = malloc(size ? size : 1);
+    if (!f->bytes) {
+        pact_st_close(f);
+        return pact_fail(err, PACT_ENOMEM, "%s: out of memory for %zu bytes", name, size);
+    }
+    if (size)
+        memcpy(f->bytes, bytes, size);
+    f->size = size;
+    pact_status st = parse_header(f, err);
+    if (st != PACT_OK) {
+        pact_st_close(f);
+        return st;
+    }
+    *file = f;
+    return PACT_OK;
+}
+
 const char *pact_st_path(const pact_st_file *f) { return f->path; }
 int pact_st_count(const pact_st_file *f) { return f->count; }
 

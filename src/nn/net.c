@@ -17,19 +17,10 @@ struct pact_net {
     int threads;
 };
 
-pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **out,
-                          pact_error *err)
+/* Builds the net from an opened file; takes ownership of f. */
+static pact_status net_from_file(pact_st_file *f, const pact_net_opts *opts, pact_net **out,
+                                 pact_error *err)
 {
-    *out = NULL;
-    if (opts && opts->max_batch < 0)
-        return pact_fail(err, PACT_EINVAL, "max_batch %d < 0", opts->max_batch);
-    if (opts && (opts->threads < 0 || opts->threads > PACT_NET_MAX_THREADS))
-        return pact_fail(err, PACT_EINVAL, "threads %d outside 0..%d", opts->threads,
-                         PACT_NET_MAX_THREADS);
-    pact_st_file *f = NULL;
-    pact_status st = pact_st_open(path, &f, err);
-    if (st != PACT_OK)
-        return st;
     pact_net *net = calloc(1, sizeof *net);
     if (!net) {
         pact_st_close(f);
@@ -40,7 +31,7 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     pact_sha256_hex(bytes, size, net->sha256);
     net->max_batch = opts && opts->max_batch ? opts->max_batch : DEFAULT_MAX_BATCH;
     net->threads = opts && opts->threads ? opts->threads : 1;
-    st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
+    pact_status st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
     pact_st_close(f);
     if (st != PACT_OK) {
         free(net);
@@ -48,6 +39,40 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     }
     *out = net;
     return PACT_OK;
+}
+
+static pact_status check_net_opts(const pact_net_opts *opts, pact_error *err)
+{
+    if (opts && opts->max_batch < 0)
+        return pact_fail(err, PACT_EINVAL, "max_batch %d < 0", opts->max_batch);
+    if (opts && (opts->threads < 0 || opts->threads > PACT_NET_MAX_THREADS))
+        return pact_fail(err, PACT_EINVAL, "threads %d outside 0..%d", opts->threads,
+                         PACT_NET_MAX_THREADS);
+    return PACT_OK;
+}
+
+pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **out,
+                          pact_error *err)
+{
+    *out = NULL;
+    pact_status st = check_net_opts(opts, err);
+    pact_st_file *f = NULL;
+    if (st == PACT_OK)
+        st = pact_st_open(path, &f, err);
+    return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
+}
+
+pact_status pact_net_load_memory(const void *bytes, size_t size, const char *name,
+                                 const pact_net_opts *opts, pact_net **out, pact_error *err)
+{
+    *out = NULL;
+    pact_status st = check_net_opts(opts, err);
+    if (st == PACT_OK && !bytes && size)
+        st = pact_fail(err, PACT_EINVAL, "%s: NULL bytes", name ? name : "(memory)");
+    pact_st_file *f = NULL;
+    if (st == PACT_OK)
+        st = pact_st_open_memory(bytes, size, name, &f, err);
+    return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
 }
 
 void pact_net_free(pact_net *net)
