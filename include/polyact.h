@@ -461,6 +461,16 @@ int pact_dataset_label(const pact_dataset *ds, size_t i);
 pact_status pact_dataset_images_f32(const pact_dataset *ds, size_t first, size_t count,
                                     float *out, pact_error *err);
 
+/* The records as loaded (count x PACT_CIFAR_RECORD_SIZE bytes, owned by ds):
+ * with pact_dataset_from_records, a data set read once and sent elsewhere. */
+const unsigned char *pact_dataset_records(const pact_dataset *ds, size_t *size);
+
+/* A data set from `size` bytes of records in memory (copied); `name` labels
+ * messages. PACT_EFORMAT (size not a positive multiple of 3073, a label
+ * outside 0..9: the record named); PACT_ENOMEM. */
+pact_status pact_dataset_from_records(const void *records, size_t size, const char *name,
+                                      pact_dataset **ds, pact_error *err);
+
 /* ======================================================================== */
 /* Networks and the model interface                 (src/nn/)               */
 /* ======================================================================== */
@@ -779,6 +789,11 @@ pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_erro
  * format version; PACT_ENOMEM. */
 pact_status pact_calib_load(const char *path, pact_calib **calib, pact_error *err);
 
+/* pact_calib_load from `size` bytes of JSON text in memory; `name` labels
+ * messages (NULL: "calibration"). */
+pact_status pact_calib_parse(const char *text, size_t size, const char *name, pact_calib **calib,
+                             pact_error *err);
+
 /* Scale-out: the two passes chunk by chunk, for drivers that spread chunks over
  * processes (pact_calibrate is exactly these calls in order). With n_act the
  * model's layers and PACT_CALIB_STATS doubles per layer:
@@ -803,12 +818,18 @@ void pact_calib_merge_stats(int n_act, size_t n_chunks, const double *chunk_stat
                             double *totals);
 
 /* Pass 2 on chunk `chunk`: adds its histogram counts to counts[n_act x bins]
- * (bins over each layer's [min, max] from totals). */
+ * (bins over each layer's [min, max] from totals; PACT_EINVAL when a layer's
+ * min and max are not finite with min <= max). */
 pact_status pact_calib_hist_chunk(const pact_model *model, const pact_dataset *ds,
                                   const pact_calib_opts *opts, const double *totals,
                                   size_t chunk, uint64_t *counts, pact_error *err);
 
-/* Builds the calibration from merged totals and counts. out *calib. */
+/* Builds the calibration from merged totals and counts. Of `model` only
+ * n_act, act_names and act_funcs are read (a driver that merges partial
+ * results without the network may fill just those). Totals and counts are
+ * checked (they may come from files): PACT_EFORMAT naming the layer when a
+ * count is not a whole number, a value is not finite, min > max, M2 < 0 or
+ * the histogram does not sum to the count. out *calib. */
 pact_status pact_calib_build(const pact_model *model, const pact_calib_opts *opts,
                              size_t images, const double *totals, const uint64_t *counts,
                              pact_calib **calib, pact_error *err);
@@ -905,6 +926,11 @@ pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *
  * PACT_EIO (cannot read), PACT_EFORMAT (malformed, unknown version, invalid
  * field: the message names the layer and field). */
 pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
+
+/* pact_plan_load from `size` bytes of plan.json text in memory; `name` labels
+ * messages. */
+pact_status pact_plan_parse(const char *text, size_t size, const char *name, pact_plan **plan,
+                            pact_error *err);
 
 /* --- building plans ------------------------------------------------------ */
 
@@ -1460,6 +1486,10 @@ typedef struct {
     int impact_buckets;       /* DP resolution (0: 2000) */
     pact_stage_fn progress;   /* optional: stage name, done, total */
     void *progress_ctx;
+    const double *impacts;    /* optional: every impact item's impact, measured
+                                 elsewhere (pact_optimizer_impact, e.g. by other
+                                 processes), instead of measuring them */
+    size_t n_impacts;         /* entries of impacts: the optimizer's item count */
 } pact_optimize_opts;
 
 void pact_optimize_opts_default(pact_optimize_opts *opts);
@@ -1573,6 +1603,96 @@ pact_status pact_cost_uniform(const pact_cost_layout *layout, const pact_cost_pr
 pact_status pact_plan_cost(const pact_plan *plan, const pact_cost_layout *layout,
                            const pact_cost_profile *profile, pact_cost_walk **walk,
                            pact_error *err);
+
+/* ======================================================================== */
+/* Scale-out: partial results of a job split into items    (src/io/)        */
+/* ======================================================================== */
+
+/* @@SECTION scaleout */
+
+/* polyact itself never talks to other processes: the work of calibration
+ * (image chunks, pact_calib_*_chunk), evaluation (image chunks,
+ * pact_pann_eval_chunk) and optimisation (impact items, pact_optimizer_*) is
+ * cut into items fixed by the data, whose results merge exactly. A driver (the
+ * MPI one in tools/mpi, or job arrays with files) computes items anywhere and
+ * merges them in item order. A pact_partial is the file form of such results,
+ * for schedulers without MPI:
+ *
+ *   {"format": "polyact-partial", "version": 1, "kind": "eval",
+ *    "job": {...}, "shard": [I, N], "items": n, "row_size": r,
+ *    "rows": [[item, r numbers], ...], "context": [numbers], "sums": [counts]}
+ *
+ * "job" is an object naming everything the results depend on (inputs'
+ * hashes, flags); parts merge only when their jobs are identical. "rows"
+ * holds one row of doubles per item the file has, items increasing, doubles
+ * written as the shortest decimal that reads back to the same bits (and
+ * "inf", "-inf", "nan" as strings). "sums" are whole numbers below 2^53
+ * added over all items (e.g. histogram counts). */
+typedef struct pact_partial pact_partial;
+
+/* An empty partial result: no item present, sums zero. kind: 1..63 of
+ * [a-z0-9-]; job_json: a JSON object (kept in canonical form); n_items
+ * 1..2^24; row_size doubles per item (0..2^20; items x row_size <= 2^27);
+ * n_sums 0..2^28. Shard 0 of 1. out *p: free with pact_partial_free.
+ * PACT_EINVAL; PACT_ENOMEM. */
+pact_status pact_partial_create(const char *kind, const char *job_json, size_t n_items,
+                                size_t row_size, size_t n_sums, pact_partial **p,
+                                pact_error *err);
+void pact_partial_free(pact_partial *p);
+
+/* Records which shard I of N wrote the file (informative; 0 <= I < N). */
+pact_status pact_partial_set_shard(pact_partial *p, int index, int count, pact_error *err);
+
+/* Stores item `item`'s row (row_size doubles, copied) and marks it present.
+ * PACT_EINVAL out of range. */
+pact_status pact_partial_set_row(pact_partial *p, size_t item, const double *row,
+                                 pact_error *err);
+
+/* Numbers every part of one job shares (e.g. the merged pass-1 statistics a
+ * histogram pass used), copied; parts merge only when theirs are identical
+ * bit for bit. Written as "context": [...]. PACT_EINVAL (more than 2^28). */
+pact_status pact_partial_set_context(pact_partial *p, const double *values, size_t n,
+                                     pact_error *err);
+/* The context (owned by p) and its length *n. */
+const double *pact_partial_context(const pact_partial *p, size_t *n);
+
+/* The n_sums counts, to add into (owned by p). */
+uint64_t *pact_partial_sums(pact_partial *p);
+const uint64_t *pact_partial_sums_const(const pact_partial *p);
+
+const char *pact_partial_kind(const pact_partial *p);
+const char *pact_partial_job(const pact_partial *p); /* canonical JSON text */
+size_t pact_partial_item_count(const pact_partial *p);
+size_t pact_partial_row_size(const pact_partial *p);
+size_t pact_partial_sum_count(const pact_partial *p);
+size_t pact_partial_present(const pact_partial *p);  /* items present */
+void pact_partial_shard(const pact_partial *p, int *index, int *count);
+
+/* Item `item`'s row (owned by p), or NULL when the item is not present. */
+const double *pact_partial_row(const pact_partial *p, size_t item);
+
+/* into += part: part's items copied in (none may be in both), sums added.
+ * PACT_EMISMATCH (another kind, job or shape; an item in both, naming it);
+ * PACT_ENUMERIC (a sum beyond 2^53). `into` is unchanged on error. */
+pact_status pact_partial_merge(pact_partial *into, const pact_partial *part, pact_error *err);
+
+/* Writes the file atomically (temporary file beside `path`, then rename).
+ * PACT_EIO; PACT_ENUMERIC (a sum beyond 2^53). */
+pact_status pact_partial_save(const pact_partial *p, const char *path, pact_error *err);
+
+/* Reads and checks a file (at most 1 GiB): format, version, kind, shapes
+ * within the limits above, every row [item, row_size numbers] with items
+ * increasing, sums whole numbers. out *p. PACT_EIO; PACT_EFORMAT naming the
+ * file and field; PACT_EUNSUPPORTED (another version); PACT_ENOMEM. */
+pact_status pact_partial_load(const char *path, pact_partial **p, pact_error *err);
+
+/* The same from `size` bytes of text; `name` labels messages. */
+pact_status pact_partial_parse(const char *text, size_t size, const char *name,
+                               pact_partial **p, pact_error *err);
+
+/* SHA-256 of `size` bytes as 64 lower-case hex digits and a NUL: names the
+ * exact inputs (calibration, plan, images) a job's results depend on. */
+void pact_sha256_hex(const void *data, size_t size, char hex[65]);
 
 /* ======================================================================== */
 /* Export                                           (src/io/)               */

@@ -339,10 +339,22 @@ static pact_status from_json(const reader *r, const cJSON *root, pact_calib **ou
     return PACT_OK;
 }
 
+pact_status pact_calib_parse(const char *text, size_t size, const char *name, pact_calib **out,
+                             pact_error *err)
+{
+    *out = NULL;
+    reader r = {name ? name : "calibration", err};
+    cJSON *root = cJSON_ParseWithLength(text, size);
+    if (!root)
+        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON", r.path);
+    pact_status st = from_json(&r, root, out);
+    cJSON_Delete(root);
+    return st;
+}
+
 pact_status pact_calib_load(const char *path, pact_calib **out, pact_error *err)
 {
     *out = NULL;
-    reader r = {path, err};
     FILE *f = fopen(path, "rb");
     if (!f)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -364,11 +376,7 @@ pact_status pact_calib_load(const char *path, pact_calib **out, pact_error *err)
         return pact_fail(err, PACT_EIO, "%s: read %zu of %zu bytes", path, got, size);
     }
     text[size] = '\0';
-    cJSON *root = cJSON_ParseWithLength(text, size);
+    pact_status st = pact_calib_parse(text, size, path, out, err);
     free(text);
-    if (!root)
-        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON", path);
-    pact_status st = from_json(&r, root, out);
-    cJSON_Delete(root);
     return st;
 }

@@ -58,6 +58,41 @@ pact_status pact_dataset_images_f32(const pact_dataset *ds, size_t first, size_t
     return PACT_OK;
 }
 
+const unsigned char *pact_dataset_records(const pact_dataset *ds, size_t *size)
+{
+    *size = ds->count * PACT_CIFAR_RECORD_SIZE;
+    return ds->records;
+}
+
+pact_status pact_dataset_from_records(const void *records, size_t size, const char *name,
+                                      pact_dataset **out, pact_error *err)
+{
+    *out = NULL;
+    if (!name)
+        name = "(memory)";
+    if (size == 0 || size % PACT_CIFAR_RECORD_SIZE != 0 || !records)
+        return pact_fail(err, PACT_EFORMAT,
+                         "%s: %zu bytes is not a positive multiple of the %d-byte CIFAR-10 record",
+                         name, size, PACT_CIFAR_RECORD_SIZE);
+    const unsigned char *r = records;
+    size_t n = size / PACT_CIFAR_RECORD_SIZE;
+    for (size_t i = 0; i < n; i++)
+        if (r[i * PACT_CIFAR_RECORD_SIZE] >= PACT_CIFAR_CLASSES)
+            return pact_fail(err, PACT_EFORMAT, "%s: record %zu: label %u is outside 0..9", name,
+                             i, r[i * PACT_CIFAR_RECORD_SIZE]);
+    pact_dataset *ds = calloc(1, sizeof *ds);
+    if (ds)
+        ds->records = malloc(size);
+    if (!ds || !ds->records) {
+        pact_dataset_free(ds);
+        return pact_fail(err, PACT_ENOMEM, "%s: out of memory for %zu images", name, n);
+    }
+    memcpy(ds->records, records, size);
+    ds->count = n;
+    *out = ds;
+    return PACT_OK;
+}
+
 /* Appends up to `want` records of `path` to ds (capacity already reserved). */
 static pact_status read_batch_file(const char *path, size_t want, pact_dataset *ds,
                                    size_t *cap, pact_error *err)

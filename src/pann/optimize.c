@@ -716,12 +716,17 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data, con
     int *choices = malloc((size_t)op->n_layers * sizeof *choices);
     if (!impacts || !choices)
         st = pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
-    for (size_t i = 0; st == PACT_OK && i < n; i++) {
-        st = pact_optimizer_impact(op, i, &impacts[i], err);
-        stage(op, "impact", i + 1, n);
+    if (op->o.impacts) {
+        if (st == PACT_OK)
+            st = pact_optimizer_set_impacts(op, op->o.impacts, op->o.n_impacts, err);
+    } else {
+        for (size_t i = 0; st == PACT_OK && i < n; i++) {
+            st = pact_optimizer_impact(op, i, &impacts[i], err);
+            stage(op, "impact", i + 1, n);
+        }
+        if (st == PACT_OK)
+            st = pact_optimizer_set_impacts(op, impacts, n, err);
     }
-    if (st == PACT_OK)
-        st = pact_optimizer_set_impacts(op, impacts, n, err);
     pact_pann_eval_opts eo;
     pact_optimizer_verify_opts(op, &eo);
     for (int done = 0; st == PACT_OK;) {
