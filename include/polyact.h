@@ -478,6 +478,16 @@ int pact_dataset_label(const pact_dataset *ds, size_t i);
 pact_status pact_dataset_images_f32(const pact_dataset *ds, size_t first, size_t count,
                                     float *out, pact_error *err);
 
+/* The records as loaded (count x PACT_CIFAR_RECORD_SIZE bytes, owned by ds):
+ * with pact_dataset_from_records, a data set read once and sent elsewhere. */
+const unsigned char *pact_dataset_records(const pact_dataset *ds, size_t *size);
+
+/* A data set from `size` bytes of records in memory (copied); `name` labels
+ * messages. PACT_EFORMAT (size not a positive multiple of 3073, a label
+ * outside 0..9: the record named); PACT_ENOMEM. */
+pact_status pact_dataset_from_records(const void *records, size_t size, const char *name,
+                                      pact_dataset **ds, pact_error *err);
+
 /* ======================================================================== */
 /* Networks and the model interface                 (src/nn/)               */
 /* ======================================================================== */
@@ -589,6 +599,13 @@ typedef struct {
  * and the tensor or key); PACT_EINVAL (bad options); PACT_ENOMEM. */
 pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **net,
                           pact_error *err);
+
+/* pact_net_load from the `size` bytes of a model file already in memory
+ * (e.g. read once and broadcast to many processes; copied, the caller keeps
+ * them). `name` labels error messages (NULL: "(memory)"). Same net, same
+ * pact_net_sha256 as loading the file. Errors as pact_net_load. */
+pact_status pact_net_load_memory(const void *bytes, size_t size, const char *name,
+                                 const pact_net_opts *opts, pact_net **net, pact_error *err);
 
 void pact_net_free(pact_net *net);
 
@@ -795,6 +812,11 @@ pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_erro
  * format version; PACT_ENOMEM. */
 pact_status pact_calib_load(const char *path, pact_calib **calib, pact_error *err);
 
+/* pact_calib_load from `size` bytes of JSON text in memory; `name` labels
+ * messages (NULL: "calibration"). */
+pact_status pact_calib_parse(const char *text, size_t size, const char *name, pact_calib **calib,
+                             pact_error *err);
+
 /* Scale-out: the two passes chunk by chunk, for drivers that spread chunks over
  * processes (pact_calibrate is exactly these calls in order). With n_act the
  * model's layers and PACT_CALIB_STATS doubles per layer:
@@ -819,12 +841,18 @@ void pact_calib_merge_stats(int n_act, size_t n_chunks, const double *chunk_stat
                             double *totals);
 
 /* Pass 2 on chunk `chunk`: adds its histogram counts to counts[n_act x bins]
- * (bins over each layer's [min, max] from totals). */
+ * (bins over each layer's [min, max] from totals; PACT_EINVAL when a layer's
+ * min and max are not finite with min <= max). */
 pact_status pact_calib_hist_chunk(const pact_model *model, const pact_dataset *ds,
                                   const pact_calib_opts *opts, const double *totals,
                                   size_t chunk, uint64_t *counts, pact_error *err);
 
-/* Builds the calibration from merged totals and counts. out *calib. */
+/* Builds the calibration from merged totals and counts. Of `model` only
+ * n_act, act_names and act_funcs are read (a driver that merges partial
+ * results without the network may fill just those). Totals and counts are
+ * checked (they may come from files): PACT_EFORMAT naming the layer when a
+ * count is not a whole number, a value is not finite, min > max, M2 < 0 or
+ * the histogram does not sum to the count. out *calib. */
 pact_status pact_calib_build(const pact_model *model, const pact_calib_opts *opts,
                              size_t images, const double *totals, const uint64_t *counts,
                              pact_calib **calib, pact_error *err);
@@ -921,6 +949,11 @@ pact_status pact_plan_save(const pact_plan *plan, const char *path, pact_error *
  * PACT_EIO (cannot read), PACT_EFORMAT (malformed, unknown version, invalid
  * field: the message names the layer and field). */
 pact_status pact_plan_load(const char *path, pact_plan **plan, pact_error *err);
+
+/* pact_plan_load from `size` bytes of plan.json text in memory; `name` labels
+ * messages. */
+pact_status pact_plan_parse(const char *text, size_t size, const char *name, pact_plan **plan,
+                            pact_error *err);
 
 /* --- building plans ------------------------------------------------------ */
 
@@ -1055,6 +1088,73 @@ pact_status pact_pann_evaluate(const pact_model *model, const pact_dataset *data
 
 /* Frees what a report owns (not the struct itself); NULL is a no-op. */
 void pact_pann_report_free(pact_pann_report *report);
+
+/* --- evaluation in chunks, for spreading it over threads or processes ----
+ * pact_pann_evaluate is exactly: chunks c = 0, 1, ... of opts->batch images
+ * (chunk c holds images c x batch .. ; the last may be shorter), each run with
+ * noise stream c, their partial results merged in chunk order. The chunks are
+ * fixed by the data and the batch, not by who computes them: a driver may run
+ * them anywhere (pact_pann_eval_chunk), carry the partial results as rows of
+ * doubles (pact_pann_partial_pack / _unpack, exact), and merge them in chunk
+ * order (pact_pann_partial_merge) to get the numbers of one process, bit for
+ * bit. Counts, minima and maxima merge in any order; only the sum of logit
+ * differences needs the chunk order. */
+typedef struct {
+    size_t images, correct, backbone_correct, agree, nonfinite_images; /* as in the report */
+    double max_logit_diff;
+    double sum_logit_diff;    /* sum of |PANN - backbone| over the finite images' logits */
+    int n_classes;
+    int n_layers;             /* plan's layers; 0 for the backbone alone */
+    pact_layer_stats *layers; /* n_layers entries, owned */
+} pact_pann_partial;
+
+/* Number of chunks: ceil(images / opts->batch) (images after max_images). */
+size_t pact_pann_eval_chunk_count(const pact_dataset *data, const pact_pann_eval_opts *opts);
+
+/* An empty partial result (nothing counted; layer minima +inf, maxima -inf)
+ * for n_layers (0: no plan) and n_classes. Free with pact_pann_partial_free.
+ * PACT_EINVAL (n_layers < 0, n_classes < 1); PACT_ENOMEM. */
+pact_status pact_pann_partial_init(pact_pann_partial *partial, int n_layers, int n_classes,
+                                   pact_error *err);
+void pact_pann_partial_free(pact_pann_partial *partial); /* its layers; NULL no-op */
+
+/* Evaluates chunk `chunk` and overwrites *partial (initialised for
+ * model->n_act layers with a pann, 0 without) with its result. `pann`
+ * (NULL: backbone only) comes from pact_pann_create(plan, &arith) with the
+ * arithmetic wanted (opts->arith is not used here); its statistics are reset
+ * and its noise stream set to `chunk`. Reuse one pann per thread for many
+ * chunks. PACT_EINVAL (chunk out of range, bad opts); PACT_EMISMATCH (partial
+ * of another shape); PACT_ENOMEM; or the model's status. */
+pact_status pact_pann_eval_chunk(const pact_model *model, const pact_dataset *data,
+                                 pact_pann *pann, const pact_pann_eval_opts *opts, size_t chunk,
+                                 pact_pann_partial *partial, pact_error *err);
+
+/* into += part: counts added, maxima and minima kept, sums added (call in
+ * chunk order for bit-identical sums). PACT_EMISMATCH for other shapes. */
+pact_status pact_pann_partial_merge(pact_pann_partial *into, const pact_pann_partial *part,
+                                    pact_error *err);
+
+/* A partial as a row of doubles (counts are whole numbers, exact below 2^53):
+ * PACT_PANN_PARTIAL_HEAD numbers (images, correct, backbone_correct, agree,
+ * nonfinite_images, max_logit_diff, sum_logit_diff), then per layer
+ * PACT_PANN_PARTIAL_LAYER (inputs, out_of_range, worst_excursion, min_input,
+ * max_input). Non-finite values (infinite minima) are kept as they are. */
+#define PACT_PANN_PARTIAL_HEAD 7
+#define PACT_PANN_PARTIAL_LAYER 5
+size_t pact_pann_partial_row_size(int n_layers);
+void pact_pann_partial_pack(const pact_pann_partial *partial, double *row);
+
+/* Reads a row written by pact_pann_partial_pack into *partial (initialised
+ * with the right n_layers), checking every number: PACT_EFORMAT when len is
+ * not pact_pann_partial_row_size(n_layers), a count is not a whole number in
+ * 0..2^53 or exceeds the images, a difference is negative or not finite. */
+pact_status pact_pann_partial_unpack(const double *row, size_t len, pact_pann_partial *partial,
+                                     pact_error *err);
+
+/* The report of merged partials (mean_logit_diff = sum / (finite images x
+ * classes); seconds 0). out *report: free with pact_pann_report_free. */
+pact_status pact_pann_partial_report(const pact_pann_partial *partial, pact_pann_report *report,
+                                     pact_error *err);
 
 /* ======================================================================== */
 /* HE cost model                                    (src/pann/)             */
@@ -1418,6 +1518,10 @@ typedef struct {
     int impact_buckets;       /* DP resolution (0: 2000) */
     pact_stage_fn progress;   /* optional: stage name, done, total */
     void *progress_ctx;
+    const double *impacts;    /* optional: every impact item's impact, measured
+                                 elsewhere (pact_optimizer_impact, e.g. by other
+                                 processes), instead of measuring them */
+    size_t n_impacts;         /* entries of impacts: the optimizer's item count */
 } pact_optimize_opts;
 
 void pact_optimize_opts_default(pact_optimize_opts *opts);
@@ -1436,6 +1540,91 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data,
                           const char *model_name, const char *model_sha256, pact_plan **plan,
                           pact_error *err);
 
+/* --- the optimizer in pieces, for spreading it over processes -------------
+ * pact_optimize is exactly these calls:
+ *
+ *   pact_optimizer_create(...)                    fits every candidate
+ *   for item in 0 .. pact_optimizer_item_count() - 1:
+ *       pact_optimizer_impact(op, item, &impacts[item])
+ *   pact_optimizer_set_impacts(op, impacts, n)
+ *   loop: pact_optimizer_next(op, choices, &done); if done: stop
+ *         pact_optimizer_plan(op, choices, &plan); evaluate the plan with
+ *         pact_optimizer_verify_opts (pact_pann_evaluate, or its chunks)
+ *         pact_optimizer_tell(op, accuracy, backbone_accuracy)
+ *   pact_optimizer_result(op, &plan)
+ *
+ * Impact items are (layer, candidate) pairs in layer-major order; each is
+ * independent of the others and gives the same double wherever it runs (the
+ * model's forward being deterministic), so items may be computed by many
+ * processes, each with its own optimizer built from the same inputs, and
+ * gathered into one table. An optimizer caches the impact images, their exact
+ * logits and the states of the last layer it measured: giving one process
+ * consecutive items of one layer saves recomputing those states. The closed
+ * loop is ask/tell: the optimizer proposes a plan as one candidate index per
+ * layer (small enough to broadcast), the caller reports its accuracy. Plans,
+ * impacts and decisions are those of pact_optimize bit for bit. One optimizer
+ * must not be used by two threads at once. */
+typedef struct pact_optimizer pact_optimizer;
+
+/* Checks the inputs and fits every layer's candidates (progress stage
+ * "fit"). The optimizer keeps pointers to model, data, calib, layout and
+ * profile (they must outlive it) and copies the rest. out *op: free with
+ * pact_optimizer_free. Errors as pact_optimize's before its impact phase. */
+pact_status pact_optimizer_create(const pact_model *model, const pact_dataset *data,
+                                  const pact_calib *calib, const pact_cost_layout *layout,
+                                  const pact_cost_profile *profile, const pact_optimize_opts *opts,
+                                  const char *model_name, const char *model_sha256,
+                                  pact_optimizer **op, pact_error *err);
+void pact_optimizer_free(pact_optimizer *op);
+
+/* Activation layers; impact items (layers x degrees x floors). */
+int pact_optimizer_layer_count(const pact_optimizer *op);
+size_t pact_optimizer_item_count(const pact_optimizer *op);
+
+/* What item `item` is: its layer, candidate degree and least-squares floor
+ * (any pointer may be NULL). PACT_EINVAL out of range. */
+pact_status pact_optimizer_item(const pact_optimizer *op, size_t item, int *layer, int *degree,
+                                double *floor_weight, pact_error *err);
+
+/* Measures item `item`: the mean KL divergence of the network's softmax with
+ * that one layer replaced from the exact network's, on the first
+ * impact_images images. out *impact (>= 0; +inf when the output is not
+ * finite). PACT_EINVAL out of range; PACT_ENOMEM; the model's status. */
+pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impact,
+                                  pact_error *err);
+
+/* Gives the optimizer every item's impact (n = item count, each >= 0 or
+ * +inf), e.g. gathered from other processes, and frees the measurement
+ * caches. PACT_EMISMATCH (n); PACT_EINVAL (a NaN or negative impact, or the
+ * closed loop already began). */
+pact_status pact_optimizer_set_impacts(pact_optimizer *op, const double *impacts, size_t n,
+                                       pact_error *err);
+
+/* The evaluation options of the closed loop's verifications. */
+void pact_optimizer_verify_opts(const pact_optimizer *op, pact_pann_eval_opts *opts);
+
+/* Next step of the closed loop: *done = 1 when the search is over (then call
+ * pact_optimizer_result); otherwise choices[0..layers) is the plan to verify
+ * (each a candidate index of its layer) and pact_optimizer_tell must follow.
+ * PACT_EINVAL (impacts not set, a tell missing); PACT_ENUMERIC (every
+ * candidate of a layer explodes); the DP's errors. */
+pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pact_error *err);
+
+/* The plan of `choices` (summary and notes empty). out *plan: free with
+ * pact_plan_free. PACT_EINVAL for a choice out of range. */
+pact_status pact_optimizer_plan(const pact_optimizer *op, const int *choices, pact_plan **plan,
+                                pact_error *err);
+
+/* Top-1 accuracy in percent of the proposed plan's PANN and of the backbone
+ * on the verification images. PACT_EINVAL when no plan is waiting. */
+pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double backbone_accuracy,
+                                pact_error *err);
+
+/* The chosen plan with its summary (as pact_optimize). out *plan (free with
+ * pact_plan_free). PACT_EINVAL before the loop is done; PACT_ETOL (with
+ * *plan set) when even the most accurate plan loses more than max_drop. */
+pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **plan, pact_error *err);
+
 /* The cost walk of the same activation `spec` (pact_cost_act_parse) at every
  * slot, e.g. the baseline "composite:alpha=13". out *walk (pact_cost_walk_free). */
 pact_status pact_cost_uniform(const pact_cost_layout *layout, const pact_cost_profile *profile,
@@ -1446,6 +1635,96 @@ pact_status pact_cost_uniform(const pact_cost_layout *layout, const pact_cost_pr
 pact_status pact_plan_cost(const pact_plan *plan, const pact_cost_layout *layout,
                            const pact_cost_profile *profile, pact_cost_walk **walk,
                            pact_error *err);
+
+/* ======================================================================== */
+/* Scale-out: partial results of a job split into items    (src/io/)        */
+/* ======================================================================== */
+
+/* @@SECTION scaleout */
+
+/* polyact itself never talks to other processes: the work of calibration
+ * (image chunks, pact_calib_*_chunk), evaluation (image chunks,
+ * pact_pann_eval_chunk) and optimisation (impact items, pact_optimizer_*) is
+ * cut into items fixed by the data, whose results merge exactly. A driver (the
+ * MPI one in tools/mpi, or job arrays with files) computes items anywhere and
+ * merges them in item order. A pact_partial is the file form of such results,
+ * for schedulers without MPI:
+ *
+ *   {"format": "polyact-partial", "version": 1, "kind": "eval",
+ *    "job": {...}, "shard": [I, N], "items": n, "row_size": r,
+ *    "rows": [[item, r numbers], ...], "context": [numbers], "sums": [counts]}
+ *
+ * "job" is an object naming everything the results depend on (inputs'
+ * hashes, flags); parts merge only when their jobs are identical. "rows"
+ * holds one row of doubles per item the file has, items increasing, doubles
+ * written as the shortest decimal that reads back to the same bits (and
+ * "inf", "-inf", "nan" as strings). "sums" are whole numbers below 2^53
+ * added over all items (e.g. histogram counts). */
+typedef struct pact_partial pact_partial;
+
+/* An empty partial result: no item present, sums zero. kind: 1..63 of
+ * [a-z0-9-]; job_json: a JSON object (kept in canonical form); n_items
+ * 1..2^24; row_size doubles per item (0..2^20; items x row_size <= 2^27);
+ * n_sums 0..2^28. Shard 0 of 1. out *p: free with pact_partial_free.
+ * PACT_EINVAL; PACT_ENOMEM. */
+pact_status pact_partial_create(const char *kind, const char *job_json, size_t n_items,
+                                size_t row_size, size_t n_sums, pact_partial **p,
+                                pact_error *err);
+void pact_partial_free(pact_partial *p);
+
+/* Records which shard I of N wrote the file (informative; 0 <= I < N). */
+pact_status pact_partial_set_shard(pact_partial *p, int index, int count, pact_error *err);
+
+/* Stores item `item`'s row (row_size doubles, copied) and marks it present.
+ * PACT_EINVAL out of range. */
+pact_status pact_partial_set_row(pact_partial *p, size_t item, const double *row,
+                                 pact_error *err);
+
+/* Numbers every part of one job shares (e.g. the merged pass-1 statistics a
+ * histogram pass used), copied; parts merge only when theirs are identical
+ * bit for bit. Written as "context": [...]. PACT_EINVAL (more than 2^28). */
+pact_status pact_partial_set_context(pact_partial *p, const double *values, size_t n,
+                                     pact_error *err);
+/* The context (owned by p) and its length *n. */
+const double *pact_partial_context(const pact_partial *p, size_t *n);
+
+/* The n_sums counts, to add into (owned by p). */
+uint64_t *pact_partial_sums(pact_partial *p);
+const uint64_t *pact_partial_sums_const(const pact_partial *p);
+
+const char *pact_partial_kind(const pact_partial *p);
+const char *pact_partial_job(const pact_partial *p); /* canonical JSON text */
+size_t pact_partial_item_count(const pact_partial *p);
+size_t pact_partial_row_size(const pact_partial *p);
+size_t pact_partial_sum_count(const pact_partial *p);
+size_t pact_partial_present(const pact_partial *p);  /* items present */
+void pact_partial_shard(const pact_partial *p, int *index, int *count);
+
+/* Item `item`'s row (owned by p), or NULL when the item is not present. */
+const double *pact_partial_row(const pact_partial *p, size_t item);
+
+/* into += part: part's items copied in (none may be in both), sums added.
+ * PACT_EMISMATCH (another kind, job or shape; an item in both, naming it);
+ * PACT_ENUMERIC (a sum beyond 2^53). `into` is unchanged on error. */
+pact_status pact_partial_merge(pact_partial *into, const pact_partial *part, pact_error *err);
+
+/* Writes the file atomically (temporary file beside `path`, then rename).
+ * PACT_EIO; PACT_ENUMERIC (a sum beyond 2^53). */
+pact_status pact_partial_save(const pact_partial *p, const char *path, pact_error *err);
+
+/* Reads and checks a file (at most 1 GiB): format, version, kind, shapes
+ * within the limits above, every row [item, row_size numbers] with items
+ * increasing, sums whole numbers. out *p. PACT_EIO; PACT_EFORMAT naming the
+ * file and field; PACT_EUNSUPPORTED (another version); PACT_ENOMEM. */
+pact_status pact_partial_load(const char *path, pact_partial **p, pact_error *err);
+
+/* The same from `size` bytes of text; `name` labels messages. */
+pact_status pact_partial_parse(const char *text, size_t size, const char *name,
+                               pact_partial **p, pact_error *err);
+
+/* SHA-256 of `size` bytes as 64 lower-case hex digits and a NUL: names the
+ * exact inputs (calibration, plan, images) a job's results depend on. */
+void pact_sha256_hex(const void *data, size_t size, char hex[65]);
 
 /* ======================================================================== */
 /* Export                                           (src/io/)               */

@@ -1,6 +1,7 @@
 /* Option parsing and error printing shared by the subcommands. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "cli_backend.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,6 +13,8 @@
 
 int cli_error(const char *cmd, int code, const char *fmt, ...)
 {
+    if (!cli_backend_root()) /* under MPI, rank 0 speaks for the job */
+        return code;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);

@@ -52,5 +52,6 @@ int cmd_export(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

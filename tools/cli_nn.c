@@ -1,6 +1,7 @@
 /* Flag handling shared by eval and calibrate: threads, normalisation, loading. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_nn.h"
+#include "cli_backend.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -9,11 +10,7 @@
 
 int cli_threads(const char *cmd, const char *flag_value, int *threads)
 {
-    long t = sysconf(_SC_NPROCESSORS_ONLN);
-    if (t < 1)
-        t = 1;
-    if (t > PACT_NET_MAX_THREADS)
-        t = PACT_NET_MAX_THREADS;
+    long t = cli_backend_default_threads();
     if (flag_value && cli_int(cmd, "threads", flag_value, 1, PACT_NET_MAX_THREADS, &t) != CLI_OK)
         return CLI_USAGE;
     openblas_set_num_threads(1);
@@ -89,9 +86,9 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
     if (cli_threads(cmd, f->threads, threads) != CLI_OK)
         return CLI_USAGE;
     opts.threads = *threads;
-    if (pact_net_load(f->model, &opts, net, &err) != PACT_OK)
+    if (cli_load_net(f->model, &opts, net, &err) != PACT_OK)
         return cli_lib_error(cmd, &err, 0);
-    if (pact_cifar_load(f->data, split, *max_images, ds, &err) != PACT_OK) {
+    if (cli_load_dataset(f->data, split, *max_images, ds, &err) != PACT_OK) {
         pact_net_free(*net);
         *net = NULL;
         return cli_lib_error(cmd, &err, 0);

@@ -1,12 +1,78 @@
 /* polyact eval: accuracy of the network, or of its polynomial version (PANN)
  * against it, on CIFAR-10. */
-#include "cli_nn.h"
+#include "cli_backend.h"
+#include "cli_shard.h"
+#include "eval_report.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --shard I/N: this shard's chunks as a partial result. */
+static int run_shard(const char *shard_s, const char *output, const pact_net *net,
+                     const pact_dataset *ds, const cli_net_flags *f, const pact_plan *plan,
+                     const pact_pann_eval_opts *eo, const char *plan_s, const char *uniform,
+                     const char *calib_s)
+{
+    int index, count, rc;
+    if ((rc = cli_shard_parse("eval", shard_s, &index, &count)) != CLI_OK)
+        return rc;
+    if (!output)
+        return cli_error("eval", CLI_USAGE, "--shard needs -o FILE for its partial result");
+    pact_model model;
+    pact_net_model(net, &model);
+    cJSON *job = cli_job_new("eval", net, ds, f);
+    if (!job)
+        return cli_error("eval", CLI_RUNTIME, "out of memory");
+    cJSON_AddNumberToObject(job, "batch", eo->batch);
+    cJSON_AddNumberToObject(job, "n_classes", model.n_classes);
+    cJSON_AddStringToObject(job, "data", f->data);
+    if (plan_s) {
+        cJSON_AddStringToObject(job, "what", plan_s);
+        rc = cli_job_add_file_hash("eval", job, "plan_sha256", plan_s);
+    } else if (uniform) {
+        cJSON_AddStringToObject(job, "what", uniform);
+    }
+    if (rc == CLI_OK && calib_s)
+        rc = cli_job_add_file_hash("eval", job, "calib_sha256", calib_s);
+    cJSON_AddNumberToObject(job, "fixed", eo->arith.frac_bits);
+    cJSON_AddNumberToObject(job, "noise", eo->arith.noise_sigma);
+    cJSON_AddNumberToObject(job, "seed", (double)eo->arith.seed);
+    int n_layers = plan ? model.n_act : 0;
+    size_t n_chunks = pact_pann_eval_chunk_count(ds, eo), row_size = pact_pann_partial_row_size(n_layers);
+    pact_partial *p = NULL;
+    pact_pann *pann = NULL;
+    pact_pann_partial part;
+    double *row = malloc(row_size * sizeof *row);
+    pact_error err;
+    pact_status st = pact_pann_partial_init(&part, n_layers, model.n_classes, &err);
+    if (rc == CLI_OK)
+        rc = cli_shard_begin("eval", "eval", job, n_chunks, row_size, 0, index, count, &p);
+    if (rc == CLI_OK && !row)
+        rc = cli_error("eval", CLI_RUNTIME, "out of memory");
+    if (rc == CLI_OK && st == PACT_OK && plan)
+        st = pact_pann_create(plan, &eo->arith, &pann, &err);
+    for (size_t c = (size_t)index; rc == CLI_OK && st == PACT_OK && c < n_chunks; c += (size_t)count) {
+        st = pact_pann_eval_chunk(&model, ds, pann, eo, c, &part, &err);
+        if (st == PACT_OK) {
+            pact_pann_partial_pack(&part, row);
+            st = pact_partial_set_row(p, c, row, &err);
+        }
+    }
+    if (rc == CLI_OK && st != PACT_OK)
+        rc = cli_lib_error("eval", &err, 0);
+    if (rc == CLI_OK)
+        rc = cli_shard_finish("eval", p, output);
+    else
+        pact_partial_free(p);
+    pact_pann_free(pann);
+    pact_pann_partial_free(&part);
+    free(row);
+    cJSON_Delete(job);
+    return rc;
+}
 
 static const char usage[] =
     "usage: polyact eval --model M.safetensors --data FILE|DIR [--plan P | --uniform SPEC] [options]\n"
@@ -35,85 +101,21 @@ static const char usage[] =
     "  --input-std A,B,C  override the model's input normalisation std\n"
     "  --act F            use activation F in every layer (default relu)\n"
     "  --json             one JSON object on stdout\n"
+    "  --shard I/N        job arrays without MPI: only chunks c with c mod N == I\n"
+    "                     (chunks of --batch images), written as a partial-result\n"
+    "                     file -o; polyact merge FILES prints the report of all\n"
+    "  -o, --output FILE  --shard: the partial-result file\n"
+    "\n"
+    "Under mpirun (mpirun -n K polyact eval ...) the chunks are spread over the K\n"
+    "processes; the numbers are those of one process, bit for bit.\n"
     "\n"
     "Exit 0 success, 1 runtime error, 2 usage error.\n";
-
-static cJSON *report_json(const pact_net *net, const char *data, const pact_pann_report *r,
-                          const char *what, int frac_bits, double noise)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", pact_net_name(net));
-    cJSON_AddStringToObject(o, "model_sha256", pact_net_sha256(net));
-    cJSON_AddStringToObject(o, "data", data);
-    cJSON_AddNumberToObject(o, "images", (double)r->images);
-    cJSON_AddNumberToObject(o, "correct", (double)r->correct);
-    cJSON_AddNumberToObject(o, "accuracy", (double)r->correct / (double)r->images);
-    cJSON_AddNumberToObject(o, "images_per_second", (double)r->images / r->seconds);
-    cJSON_AddNumberToObject(o, "seconds", r->seconds);
-    cJSON_AddNumberToObject(o, "backbone_correct", (double)r->backbone_correct);
-    if (!what)
-        return o;
-    cJSON_AddStringToObject(o, "pann", what);
-    cJSON_AddNumberToObject(o, "fixed_frac_bits", frac_bits);
-    cJSON_AddNumberToObject(o, "noise_sigma", noise);
-    cJSON_AddNumberToObject(o, "agree", (double)r->agree);
-    cJSON_AddNumberToObject(o, "agreement", (double)r->agree / (double)r->images);
-    cJSON_AddNumberToObject(o, "max_logit_diff", r->max_logit_diff);
-    cJSON_AddNumberToObject(o, "mean_logit_diff", r->mean_logit_diff);
-    cJSON_AddNumberToObject(o, "nonfinite_images", (double)r->nonfinite_images);
-    cJSON *layers = cJSON_AddArrayToObject(o, "layers");
-    for (int i = 0; i < r->n_layers; i++) {
-        cJSON *l = cJSON_CreateObject();
-        cJSON_AddStringToObject(l, "name", pact_net_act_name(net, i));
-        cJSON_AddNumberToObject(l, "inputs", (double)r->layers[i].inputs);
-        cJSON_AddNumberToObject(l, "out_of_range", (double)r->layers[i].out_of_range);
-        cJSON_AddNumberToObject(l, "worst_excursion", r->layers[i].worst_excursion);
-        cJSON_AddNumberToObject(l, "min_input", r->layers[i].min_input);
-        cJSON_AddNumberToObject(l, "max_input", r->layers[i].max_input);
-        cJSON_AddItemToArray(layers, l);
-    }
-    return o;
-}
-
-static void report_text(const pact_net *net, const char *data, const pact_pann_report *r,
-                        const char *what, int frac_bits)
-{
-    double n = (double)r->images;
-    if (!what) {
-        printf("%s: top-1 %.2f%% (%zu/%zu) on %s, %.0f images/s\n", pact_net_name(net),
-               100.0 * (double)r->correct / n, r->correct, r->images, data, n / r->seconds);
-        return;
-    }
-    printf("%s PANN (%s%s): top-1 %.2f%% (%zu/%zu); backbone %.2f%% (%zu/%zu); "
-           "agreement %.2f%% (%zu/%zu)\n",
-           pact_net_name(net), what, frac_bits ? ", fixed point" : ", fp64",
-           100.0 * (double)r->correct / n, r->correct, r->images,
-           100.0 * (double)r->backbone_correct / n, r->backbone_correct, r->images,
-           100.0 * (double)r->agree / n, r->agree, r->images);
-    if (frac_bits)
-        printf("fixed point: values on the grid 2^-%d\n", frac_bits);
-    printf("logits: max |PANN - backbone| %.4g, mean %.4g; non-finite images %zu; %.1f s\n",
-           r->max_logit_diff, r->mean_logit_diff, r->nonfinite_images, r->seconds);
-    uint64_t outside = 0;
-    for (int i = 0; i < r->n_layers; i++)
-        outside += r->layers[i].out_of_range;
-    printf("inputs outside the polynomial's interval: %llu", (unsigned long long)outside);
-    if (!outside) {
-        printf("\n");
-        return;
-    }
-    printf(" (where polynomials explode)\n%-16s %12s %12s\n", "layer", "outside", "worst");
-    for (int i = 0; i < r->n_layers; i++)
-        if (r->layers[i].out_of_range)
-            printf("%-16s %12llu %12.4g\n", pact_net_act_name(net, i),
-                   (unsigned long long)r->layers[i].out_of_range, r->layers[i].worst_excursion);
-}
 
 int cmd_eval(int argc, char **argv)
 {
     cli_net_flags f = {0};
     const char *plan_s = NULL, *uniform = NULL, *calib_s = NULL, *fixed_s = NULL, *noise_s = NULL,
-               *seed_s = NULL;
+               *seed_s = NULL, *shard_s = NULL, *output = NULL;
     int json = 0;
     const cli_option opts[] = {
         {"model", &f.model, NULL},           {"data", &f.data, NULL},
@@ -124,6 +126,7 @@ int cmd_eval(int argc, char **argv)
         {"uniform", &uniform, NULL},         {"calib", &calib_s, NULL},
         {"fixed", &fixed_s, NULL},           {"noise", &noise_s, NULL},
         {"seed", &seed_s, NULL},             {"json", NULL, &json},
+        {"shard", &shard_s, NULL},           {"output", &output, NULL},
         {NULL, NULL, NULL},
     };
     int rc = cli_parse("eval", argc, argv, opts, NULL, 0, usage);
@@ -141,11 +144,15 @@ int cmd_eval(int argc, char **argv)
         return rc ? rc : cli_error("eval", CLI_USAGE, "--noise: %s must be >= 0", noise_s);
     if ((fixed_s || noise_s) && !plan_s && !uniform)
         return cli_error("eval", CLI_USAGE, "--fixed and --noise need --plan or --uniform");
+    if (output && !shard_s)
+        return cli_error("eval", CLI_USAGE, "-o goes with --shard (the report is printed)");
+    if (shard_s && cli_backend_distributed())
+        return cli_error("eval", CLI_USAGE, "--shard I/N is for job arrays without mpirun");
 
     pact_error err;
     pact_calib *cal = NULL;
     pact_plan *plan = NULL;
-    if (calib_s && pact_calib_load(calib_s, &cal, &err) != PACT_OK)
+    if (calib_s && cli_load_calib(calib_s, &cal, &err) != PACT_OK)
         return cli_lib_error("eval", &err, 0);
     pact_net *net;
     pact_dataset *ds;
@@ -162,7 +169,7 @@ int cmd_eval(int argc, char **argv)
     if (cal)
         rc = cli_check_calib("eval", calib_s, cal, net);
     if (rc == CLI_OK && plan_s) {
-        if (pact_plan_load(plan_s, &plan, &err) != PACT_OK)
+        if (cli_load_plan(plan_s, &plan, &err) != PACT_OK)
             rc = cli_lib_error("eval", &err, 0);
         else if (pact_plan_check_model(plan, &model, pact_net_sha256(net), &err) != PACT_OK)
             rc = cli_error("eval", CLI_RUNTIME, "%s: %s", plan_s, err.message);
@@ -184,11 +191,21 @@ int cmd_eval(int argc, char **argv)
             eo.progress_ctx = "eval";
         }
         pact_pann_report r;
-        const char *what = plan_s ? plan_s : uniform;
-        if (pact_pann_evaluate(&model, ds, plan, &eo, &r, &err) != PACT_OK) {
+        pact_model mv;
+        pact_net_model(net, &mv);
+        eval_labels lb = {.model = pact_net_name(net), .model_sha256 = pact_net_sha256(net),
+                          .data = f.data, .layer_names = mv.act_names,
+                          .what = plan_s ? plan_s : uniform, .frac_bits = (int)fixed,
+                          .noise = noise, .timed = 1};
+        if (shard_s) {
+            eo.progress = NULL;
+            rc = run_shard(shard_s, output, net, ds, &f, plan, &eo, plan_s, uniform, calib_s);
+        } else if (cli_evaluate(&model, ds, plan, &eo, &r, &err) != PACT_OK) {
             rc = cli_lib_error("eval", &err, 0);
+        } else if (!cli_backend_root()) {
+            /* rank 0 prints */
         } else if (json) {
-            cJSON *o = report_json(net, f.data, &r, what, (int)fixed, noise);
+            cJSON *o = eval_report_json(&lb, &r);
             char *s = o ? cJSON_PrintUnformatted(o) : NULL;
             if (s)
                 puts(s);
@@ -196,9 +213,10 @@ int cmd_eval(int argc, char **argv)
             free(s);
             cJSON_Delete(o);
         } else {
-            report_text(net, f.data, &r, what, (int)fixed);
+            eval_report_text(&lb, &r);
         }
-        pact_pann_report_free(&r);
+        if (!shard_s)
+            pact_pann_report_free(&r);
     }
     pact_plan_free(plan);
     pact_calib_free(cal);

@@ -1,5 +1,6 @@
 /* polyact optimize: the cheapest per-layer plan under HE that keeps accuracy. */
-#include "cli_nn.h"
+#include "cli_backend.h"
+#include "cli_shard.h"
 #include "plan_table.h"
 
 #include <stdio.h>
@@ -28,6 +29,15 @@ static const char usage[] =
     "  --impact-images N  images for measuring each candidate's impact (default 256)\n"
     "  --threads T        engine threads (default 1)\n"
     "  -o, --output FILE  plan.json to write (atomically)\n"
+    "  --shard I/N        job arrays without MPI: measure only the impact items i\n"
+    "                     with i mod N == I (needs --calib) and write them to -o as a\n"
+    "                     partial result; polyact merge -o IMPACTS the N files\n"
+    "  --impacts IMPACTS  the merged impact table: skip measuring, run the rest\n"
+    "                     (plan.json byte-identical to one process's)\n"
+    "\n"
+    "Under mpirun (mpirun -n K polyact optimize ...) calibration, impact items and\n"
+    "the closed loop's evaluations are spread over the K processes; plan.json is\n"
+    "byte-identical to one process's.\n"
     "\n"
     "Exit 0 success, 1 runtime error (also when no plan keeps the accuracy:\n"
     "the most accurate one is written and its loss reported), 2 usage error.\n";
@@ -38,6 +48,62 @@ static void stage_progress(void *ctx, const char *stage, size_t done, size_t tot
     fprintf(stderr, "\rpolyact optimize: %-7s %zu/%zu   ", stage, done, total);
     if (done == total)
         fputc('\n', stderr);
+}
+
+/* What the impacts depend on: the network, the images, the calibration and
+ * the candidate flags (not --max-drop or --cost: one table serves them all). */
+static cJSON *impact_job(const pact_net *net, const pact_dataset *ds, const cli_net_flags *f,
+                         const pact_optimize_opts *oo, const char *calib_s)
+{
+    cJSON *job = cli_job_new("optimize", net, ds, f);
+    if (!job)
+        return NULL;
+    cJSON_AddNumberToObject(job, "batch", oo->batch);
+    cJSON_AddNumberToObject(job, "impact_images", (double)oo->impact_images);
+    cJSON_AddNumberToObject(job, "margin", oo->margin);
+    cJSON *d = cJSON_AddArrayToObject(job, "degrees"), *fl = cJSON_AddArrayToObject(job, "floors");
+    for (int i = 0; d && i < oo->n_degrees; i++)
+        cJSON_AddItemToArray(d, cJSON_CreateNumber(oo->degrees[i]));
+    for (int i = 0; fl && i < oo->n_floors; i++)
+        cJSON_AddItemToArray(fl, cJSON_CreateNumber(oo->floors[i]));
+    if (cli_job_add_file_hash("optimize", job, "calib_sha256", calib_s) != CLI_OK) {
+        cJSON_Delete(job);
+        return NULL;
+    }
+    return job;
+}
+
+/* --shard I/N: this shard's impact items as a partial result. */
+static int run_shard(const char *shard_s, const char *output, const pact_model *model,
+                     const pact_dataset *ds, const pact_calib *cal, const pact_cost_layout *layout,
+                     const pact_cost_profile *prof, const pact_optimize_opts *oo,
+                     const pact_net *net, const cJSON *job)
+{
+    int index, count, rc;
+    if ((rc = cli_shard_parse("optimize", shard_s, &index, &count)) != CLI_OK)
+        return rc;
+    pact_error err;
+    pact_optimizer *op = NULL;
+    pact_partial *p = NULL;
+    pact_status st = pact_optimizer_create(model, ds, cal, layout, prof, oo, pact_net_name(net),
+                                           pact_net_sha256(net), &op, &err);
+    if (st != PACT_OK)
+        return cli_lib_error("optimize", &err, 0);
+    size_t n = pact_optimizer_item_count(op);
+    rc = cli_shard_begin("optimize", "impact", job, n, 1, 0, index, count, &p);
+    for (size_t i = (size_t)index; rc == CLI_OK && st == PACT_OK && i < n; i += (size_t)count) {
+        double v;
+        if ((st = pact_optimizer_impact(op, i, &v, &err)) == PACT_OK)
+            st = pact_partial_set_row(p, i, &v, &err);
+    }
+    if (rc == CLI_OK && st != PACT_OK)
+        rc = cli_lib_error("optimize", &err, 0);
+    if (rc == CLI_OK)
+        rc = cli_shard_finish("optimize", p, output);
+    else
+        pact_partial_free(p);
+    pact_optimizer_free(op);
+    return rc;
 }
 
 static int parse_list(const char *flag, const char *s, double *v, int max, int *n)
@@ -60,7 +126,8 @@ int cmd_optimize(int argc, char **argv)
 {
     cli_net_flags f = {0};
     const char *calib_s = NULL, *drop_s = NULL, *deg_s = NULL, *floor_s = NULL, *margin_s = NULL,
-               *cost_s = NULL, *impact_s = NULL, *output = NULL;
+               *cost_s = NULL, *impact_s = NULL, *output = NULL, *shard_s = NULL,
+               *impacts_s = NULL;
     const cli_option opts[] = {
         {"model", &f.model, NULL},          {"data", &f.data, NULL},
         {"split", &f.split, NULL},          {"images", &f.images, NULL},
@@ -70,13 +137,21 @@ int cmd_optimize(int argc, char **argv)
         {"max-drop", &drop_s, NULL},        {"degrees", &deg_s, NULL},
         {"floors", &floor_s, NULL},         {"margin", &margin_s, NULL},
         {"cost", &cost_s, NULL},            {"impact-images", &impact_s, NULL},
-        {"output", &output, NULL},          {NULL, NULL, NULL},
+        {"output", &output, NULL},          {"shard", &shard_s, NULL},
+        {"impacts", &impacts_s, NULL},      {NULL, NULL, NULL},
     };
     int rc = cli_parse("optimize", argc, argv, opts, NULL, 0, usage);
     if (rc != CLI_OK)
         return rc;
     if (!output)
         return cli_error("optimize", CLI_USAGE, "-o plan.json is required (see --help)");
+    if ((shard_s || impacts_s) && !calib_s)
+        return cli_error("optimize", CLI_USAGE, "--%s needs --calib (one calibration for every part)",
+                         shard_s ? "shard" : "impacts");
+    if (shard_s && impacts_s)
+        return cli_error("optimize", CLI_USAGE, "give --shard or --impacts, not both");
+    if (shard_s && cli_backend_distributed())
+        return cli_error("optimize", CLI_USAGE, "--shard I/N is for job arrays without mpirun");
     pact_optimize_opts oo;
     pact_optimize_opts_default(&oo);
     if (drop_s && ((rc = cli_double("optimize", "max-drop", drop_s, &oo.max_drop)) != CLI_OK ||
@@ -125,7 +200,7 @@ int cmd_optimize(int argc, char **argv)
     pact_plan *plan = NULL;
     rc = cli_load_cost("optimize", cost_s, pact_net_name(net), &prof, &layout);
     if (rc == CLI_OK && calib_s) {
-        if (pact_calib_load(calib_s, &cal, &err) != PACT_OK)
+        if (cli_load_calib(calib_s, &cal, &err) != PACT_OK)
             rc = cli_lib_error("optimize", &err, 0);
         else
             rc = cli_check_calib("optimize", calib_s, cal, net);
@@ -140,12 +215,34 @@ int cmd_optimize(int argc, char **argv)
             co.progress = cli_progress;
             co.progress_ctx = "calibrate";
         }
-        if (pact_calibrate(&model, ds, &co, &cal, &err) != PACT_OK)
+        if (cli_calibrate(&model, ds, &co, &cal, &err) != PACT_OK)
             rc = cli_lib_error("optimize", &err, 0);
     }
-    if (rc == CLI_OK) {
-        pact_status st = pact_optimize(&model, ds, cal, layout, prof, &oo, pact_net_name(net),
-                                       pact_net_sha256(net), &plan, &err);
+    cJSON *job = NULL;
+    pact_partial *table = NULL;
+    double *impacts = NULL;
+    if (rc == CLI_OK && (shard_s || impacts_s) &&
+        !(job = impact_job(net, ds, &f, &oo, calib_s)))
+        rc = CLI_RUNTIME;
+    if (rc == CLI_OK && shard_s) {
+        oo.progress = NULL;
+        rc = run_shard(shard_s, output, &model, ds, cal, layout, prof, &oo, net, job);
+    } else if (rc == CLI_OK && impacts_s) {
+        char *text = cli_job_text(job);
+        rc = text ? cli_partial_load_complete("optimize", impacts_s, "impact", text, &table)
+                  : cli_error("optimize", CLI_RUNTIME, "out of memory");
+        free(text);
+        size_t n = rc == CLI_OK ? pact_partial_item_count(table) : 0;
+        if (rc == CLI_OK && !(impacts = malloc(n * sizeof *impacts)))
+            rc = cli_error("optimize", CLI_RUNTIME, "out of memory");
+        for (size_t i = 0; rc == CLI_OK && i < n; i++)
+            impacts[i] = pact_partial_row(table, i)[0];
+        oo.impacts = impacts;
+        oo.n_impacts = n;
+    }
+    if (rc == CLI_OK && !shard_s) {
+        pact_status st = cli_optimize(&model, ds, cal, layout, prof, &oo, pact_net_name(net),
+                                      pact_net_sha256(net), &plan, &err);
         if (plan && (st == PACT_OK || st == PACT_ETOL)) {
             pact_error e2;
             if (pact_plan_save(plan, output, &e2) != PACT_OK)
@@ -158,6 +255,9 @@ int cmd_optimize(int argc, char **argv)
         if (st != PACT_OK)
             rc = cli_lib_error("optimize", &err, 0);
     }
+    cJSON_Delete(job);
+    pact_partial_free(table);
+    free(impacts);
     pact_plan_free(plan);
     pact_calib_free(cal);
     pact_cost_layout_free(layout);

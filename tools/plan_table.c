@@ -1,4 +1,5 @@
 #include "plan_table.h"
+#include "cli_backend.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,8 +19,7 @@ int cli_load_cost(const char *cmd, const char *profile_path, const char *model_n
 {
     pact_error err;
     *layout = NULL;
-    pact_status st = profile_path ? pact_cost_profile_load(profile_path, profile, &err)
-                                  : pact_cost_profile_default(profile, &err);
+    pact_status st = cli_load_profile(profile_path, profile, &err);
     if (st != PACT_OK)
         return cli_lib_error(cmd, &err, 0);
     int depth = cli_resnet_depth(model_name);

@@ -1,5 +1,6 @@
 /* polyact: the command-line front end. Each subcommand lives in cmd_<name>.c. */
 #include "cli.h"
+#include "cli_backend.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@ static const command commands[] = {
     {"sweep", cmd_sweep, "accuracy vs precision 2^-alpha: uniform composite vs per-layer fits"},
     {"cost", cmd_cost, "HE cost of a uniform plan on a CIFAR ResNet, op by op"},
     {"export", cmd_export, "a plan for OpenFHE, Lattigo or as a C header"},
+    {"merge", cmd_merge, "combine the partial results of calibrate/eval/optimize --shard I/N"},
 };
 
 static void usage(FILE *out)
@@ -32,7 +34,7 @@ static void usage(FILE *out)
     fprintf(out, "\nexit status: 0 success, 1 runtime error, 2 usage error\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -59,4 +61,12 @@ int main(int argc, char **argv)
             *c = '?';
     fprintf(stderr, "polyact: unknown command '%s' (see polyact --help)\n", name);
     return CLI_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = cli_backend_init(&argc, &argv);
+    if (rc >= 0)
+        return rc;
+    return cli_backend_finish(run(argc, argv));
 }

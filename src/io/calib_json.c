@@ -313,6 +313,8 @@ pact_status pact_calib_parse(const char *text, size_t size, const char *name,
                              pact_calib **out, pact_error *err)
 {
     *out = NULL;
+    if (!name)
+        name = "calibration";
     reader r = {name, err, size};
     cJSON *root = cJSON_ParseWithLength(text, size);
     if (!root)

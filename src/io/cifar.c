@@ -70,6 +70,12 @@ static pact_status check_labels(const char *name, const unsigned char *records, 
     return PACT_OK;
 }
 
+const unsigned char *pact_dataset_records(const pact_dataset *ds, size_t *size)
+{
+    *size = ds->count * PACT_CIFAR_RECORD_SIZE;
+    return ds->records;
+}
+
 /* Appends up to `want` records of `path` to ds (capacity already reserved). */
 static pact_status read_batch_file(const char *path, size_t want, pact_dataset *ds,
                                    size_t *cap, pact_error *err)
@@ -140,6 +146,15 @@ pact_status pact_cifar_parse(const unsigned char *bytes, size_t size, const char
     ds->count = n;
     *out = ds;
     return PACT_OK;
+}
+
+pact_status pact_dataset_from_records(const void *records, size_t size, const char *name,
+                                      pact_dataset **out, pact_error *err)
+{
+    *out = NULL;
+    if (!records && size)
+        return pact_fail(err, PACT_EINVAL, "%s: no records", name ? name : "(memory)");
+    return pact_cifar_parse(records, size, name ? name : "(memory)", 0, out, err);
 }
 
 pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,

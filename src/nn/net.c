@@ -76,6 +76,19 @@ pact_status pact_net_from_st(pact_st_file *f, const pact_net_opts *opts, pact_ne
     return net_from_file(f, opts, out, err);
 }
 
+pact_status pact_net_load_memory(const void *bytes, size_t size, const char *name,
+                                 const pact_net_opts *opts, pact_net **out, pact_error *err)
+{
+    *out = NULL;
+    pact_status st = check_opts(opts, err);
+    if (st == PACT_OK && !bytes && size)
+        st = pact_fail(err, PACT_EINVAL, "%s: NULL bytes", name ? name : "(memory)");
+    pact_st_file *f = NULL;
+    if (st == PACT_OK)
+        st = pact_st_parse(bytes, size, name ? name : "(memory)", &f, err);
+    return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
+}
+
 void pact_net_free(pact_net *net)
 {
     if (!net)

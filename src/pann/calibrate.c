@@ -374,6 +374,12 @@ pact_status pact_calib_hist_chunk(const pact_model *model, const pact_dataset *d
     pact_status st = check_opts(model, ds, opts, &s, err);
     if (st != PACT_OK)
         return st;
+    for (int l = 0; l < model->n_act; l++) { /* totals may come from a file */
+        const double *t = totals + (size_t)l * PACT_CALIB_STATS;
+        if (!isfinite(t[S_MIN]) || !isfinite(t[S_MAX]) || t[S_MIN] > t[S_MAX])
+            return pact_fail(err, PACT_EINVAL, "layer %d (%s): pass-1 range [%g, %g] is not finite "
+                             "and ordered", l, model->act_names[l], t[S_MIN], t[S_MAX]);
+    }
     hook_ctx h = {.model = model, .totals = totals, .counts = counts, .bins = s.bins};
     return run_chunk(model, ds, &s, chunk, hist_hook, &h, err);
 }
@@ -386,6 +392,23 @@ pact_status pact_calib_build(const pact_model *model, const pact_calib_opts *opt
     const pact_calib_opts defaults = {0};
     if (!opts)
         opts = &defaults;
+    const int bins = opts->bins ? opts->bins : DEFAULT_BINS;
+    for (int l = 0; l < model->n_act; l++) {
+        const double *t = totals + (size_t)l * PACT_CALIB_STATS;
+        const uint64_t *h = counts + (size_t)l * (size_t)bins;
+        uint64_t sum = 0;
+        for (int b = 0; b < bins; b++)
+            sum += h[b];
+        if (!(t[S_COUNT] >= 0.0 && t[S_COUNT] <= 9007199254740992.0) ||
+            t[S_COUNT] != floor(t[S_COUNT]) || !isfinite(t[S_MIN]) || !isfinite(t[S_MAX]) ||
+            !isfinite(t[S_MEAN]) || !isfinite(t[S_M2]) || t[S_MIN] > t[S_MAX] || t[S_M2] < 0.0 ||
+            sum != (uint64_t)t[S_COUNT])
+            return pact_fail(err, PACT_EFORMAT,
+                             "calibration of layer %d (%s): inconsistent statistics (count %g, "
+                             "min %g, max %g, mean %g, M2 %g, histogram sum %llu)",
+                             l, model->act_names[l], t[S_COUNT], t[S_MIN], t[S_MAX], t[S_MEAN],
+                             t[S_M2], (unsigned long long)sum);
+    }
     settings s = {.chunk = opts->chunk_images ? opts->chunk_images : DEFAULT_CHUNK,
                   .bins = opts->bins ? opts->bins : DEFAULT_BINS,
                   .n_levels = opts->n_quantiles ? opts->n_quantiles : N_DEFAULT_LEVELS,

@@ -1,5 +1,7 @@
 /* The optimizer: per-layer candidates, their measured impact, the level-exact
- * dynamic program, and a closed loop on the calibration images. */
+ * dynamic program, and a closed loop on the calibration images. The work is
+ * exposed in pieces (impact items, plans to verify) so that a driver can
+ * spread it over processes; pact_optimize runs the pieces in order. */
 #include "../internal.h"
 #include "fit_layer.h"
 
@@ -131,27 +133,45 @@ pact_status pact_cost_uniform(const pact_cost_layout *layout, const pact_cost_pr
     return st;
 }
 
-typedef struct {
+typedef enum { LOOP_START, LOOP_WAIT_FIRST, LOOP_SEARCH, LOOP_WAIT_STEP, LOOP_DONE } loop_state;
+
+#define LOOP_STEPS 12
+
+struct pact_optimizer {
     const pact_model *model;
     const pact_dataset *data;
     const pact_calib *calib;
     const pact_cost_layout *layout;
     const pact_cost_profile *profile;
     pact_optimize_opts o;
-    const char *name, *sha;
+    char *name, *sha;
     int n_layers;
     candidate **cands; /* per layer */
     int *n_cands;
-    pact_error *err;
-} optimizer;
+    size_t n_items;    /* impact items: (layer, candidate), layer-major */
+    int impacts_set;
+    pact_error *err;   /* the current call's */
 
-static void stage(optimizer *op, const char *what, size_t done, size_t total)
+    /* impact measurement, cached between items */
+    size_t imgs;
+    float *input, *ref, *got, *state;
+    int state_layer;
+
+    /* the closed loop */
+    loop_state loop;
+    int it;
+    double b0, hi, good, bad, mid, best_acc, backbone;
+    pact_cost_walk *best, *pending;
+    int failed_drop;   /* the most accurate plan already loses too much */
+};
+
+static void stage(pact_optimizer *op, const char *what, size_t done, size_t total)
 {
     if (op->o.progress)
         op->o.progress(op->o.progress_ctx, what, done, total);
 }
 
-static pact_status fit_candidates(optimizer *op)
+static pact_status fit_candidates(pact_optimizer *op)
 {
     const pact_model *m = op->model;
     size_t total = (size_t)m->n_act * (size_t)op->o.n_degrees * (size_t)op->o.n_floors, done = 0;
@@ -168,6 +188,7 @@ static pact_status fit_candidates(optimizer *op)
                 candidate *c = &op->cands[l][op->n_cands[l]];
                 c->degree = op->o.degrees[d];
                 c->floor = op->o.floors[f];
+                c->impact = NAN;
                 st = pact_fit_layer_lsq(&cl, m->act_funcs[l], a, b, c->degree, c->floor, &c->poly,
                                         &c->max_error, op->err);
                 if (st != PACT_OK)
@@ -179,71 +200,153 @@ static pact_status fit_candidates(optimizer *op)
     return PACT_OK;
 }
 
-static pact_status measure_impacts(optimizer *op)
+/* Layer and candidate of impact item `item` (layer-major order). */
+static void item_of(const pact_optimizer *op, size_t item, int *layer, int *cand)
+{
+    int per = op->o.n_degrees * op->o.n_floors;
+    *layer = (int)(item / (size_t)per);
+    *cand = (int)(item % (size_t)per);
+}
+
+/* The images and the exact network's logits every impact item compares with. */
+static pact_status impact_setup(pact_optimizer *op)
 {
     const pact_model *m = op->model;
     size_t imgs = pact_dataset_count(op->data);
     if (op->o.impact_images < imgs)
         imgs = op->o.impact_images;
-    int nc = m->n_classes, split = m->state_size && m->forward_to && m->forward_from;
+    int nc = m->n_classes;
     size_t bs = (size_t)op->o.batch;
-    float *input = malloc(imgs * (size_t)m->input_size * sizeof *input);
-    float *ref = malloc(imgs * (size_t)nc * sizeof *ref);
-    float *got = malloc(imgs * (size_t)nc * sizeof *got);
+    op->imgs = imgs;
+    op->state_layer = -1;
+    op->input = malloc(imgs * (size_t)m->input_size * sizeof *op->input);
+    op->ref = malloc(imgs * (size_t)nc * sizeof *op->ref);
+    op->got = malloc(imgs * (size_t)nc * sizeof *op->got);
     pact_status st = PACT_OK;
-    if (!input || !ref || !got)
+    if (!op->input || !op->ref || !op->got)
         st = pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory for %zu images", imgs);
     if (st == PACT_OK)
-        st = pact_dataset_images_f32(op->data, 0, imgs, input, op->err);
+        st = pact_dataset_images_f32(op->data, 0, imgs, op->input, op->err);
     for (size_t i = 0; st == PACT_OK && i < imgs; i += bs) {
         int cnt = (int)(imgs - i < bs ? imgs - i : bs);
-        st = m->forward(m->ctx, input + i * (size_t)m->input_size, cnt, NULL, NULL,
-                        ref + i * (size_t)nc, op->err);
+        st = m->forward(m->ctx, op->input + i * (size_t)m->input_size, cnt, NULL, NULL,
+                        op->ref + i * (size_t)nc, op->err);
     }
-    size_t total = 0, done = 0;
-    for (int l = 0; l < m->n_act; l++)
-        total += (size_t)op->n_cands[l];
-    float *state = NULL;
-    for (int l = 0; st == PACT_OK && l < m->n_act; l++) {
-        size_t ss = split ? m->state_size(m->ctx, l) : 0;
-        if (split) {
-            free(state);
-            state = malloc(imgs * ss * sizeof *state);
-            if (!state) {
-                st = pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory for layer %d states", l);
-                break;
-            }
-            for (size_t i = 0; st == PACT_OK && i < imgs; i += bs) {
-                int cnt = (int)(imgs - i < bs ? imgs - i : bs);
-                st = m->forward_to(m->ctx, input + i * (size_t)m->input_size, cnt, l, NULL, NULL,
-                                   state + i * ss, op->err);
-            }
-        }
-        for (int c = 0; st == PACT_OK && c < op->n_cands[l]; c++) {
-            candidate *cd = &op->cands[l][c];
-            single_ctx sc = {m, l, cd->poly};
-            for (size_t i = 0; st == PACT_OK && i < imgs; i += bs) {
-                int cnt = (int)(imgs - i < bs ? imgs - i : bs);
-                if (split)
-                    st = m->forward_from(m->ctx, l, state + i * ss, cnt, single_hook, &sc,
-                                         got + i * (size_t)nc, op->err);
-                else
-                    st = m->forward(m->ctx, input + i * (size_t)m->input_size, cnt, single_hook,
-                                    &sc, got + i * (size_t)nc, op->err);
-            }
-            cd->impact = mean_kl(ref, got, imgs, nc);
-            stage(op, "impact", ++done, total);
-        }
+    if (st != PACT_OK) {
+        free(op->input);
+        free(op->ref);
+        free(op->got);
+        op->input = NULL;
+        op->ref = op->got = NULL;
     }
-    free(state);
-    free(input);
-    free(ref);
-    free(got);
     return st;
 }
 
+static void impact_release(pact_optimizer *op)
+{
+    free(op->input);
+    free(op->ref);
+    free(op->got);
+    free(op->state);
+    op->input = op->ref = op->got = op->state = NULL;
+    op->state_layer = -1;
+}
+
+/* The states at layer l of the impact images (when the model can split). */
+static pact_status impact_state(pact_optimizer *op, int l)
+{
+    const pact_model *m = op->model;
+    size_t ss = m->state_size(m->ctx, l), bs = (size_t)op->o.batch;
+    free(op->state);
+    op->state_layer = -1;
+    op->state = malloc(op->imgs * ss * sizeof *op->state);
+    if (!op->state)
+        return pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory for layer %d states", l);
+    pact_status st = PACT_OK;
+    for (size_t i = 0; st == PACT_OK && i < op->imgs; i += bs) {
+        int cnt = (int)(op->imgs - i < bs ? op->imgs - i : bs);
+        st = m->forward_to(m->ctx, op->input + i * (size_t)m->input_size, cnt, l, NULL, NULL,
+                           op->state + i * ss, op->err);
+    }
+    if (st == PACT_OK)
+        op->state_layer = l;
+    return st;
+}
+
+pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impact, pact_error *err)
+{
+    op->err = err;
+    if (item >= op->n_items)
+        return pact_fail(err, PACT_EINVAL, "optimize: impact item %zu outside 0..%zu", item,
+                         op->n_items - 1);
+    const pact_model *m = op->model;
+    int l, c, nc = m->n_classes, split = m->state_size && m->forward_to && m->forward_from;
+    item_of(op, item, &l, &c);
+    pact_status st = PACT_OK;
+    if (!op->input)
+        st = impact_setup(op);
+    if (st == PACT_OK && split && op->state_layer != l)
+        st = impact_state(op, l);
+    size_t ss = split ? m->state_size(m->ctx, l) : 0, bs = (size_t)op->o.batch;
+    single_ctx sc = {m, l, op->cands[l][c].poly};
+    for (size_t i = 0; st == PACT_OK && i < op->imgs; i += bs) {
+        int cnt = (int)(op->imgs - i < bs ? op->imgs - i : bs);
+        if (split)
+            st = m->forward_from(m->ctx, l, op->state + i * ss, cnt, single_hook, &sc,
+                                 op->got + i * (size_t)nc, err);
+        else
+            st = m->forward(m->ctx, op->input + i * (size_t)m->input_size, cnt, single_hook, &sc,
+                            op->got + i * (size_t)nc, err);
+    }
+    if (st == PACT_OK)
+        *impact = mean_kl(op->ref, op->got, op->imgs, nc);
+    return st;
+}
+
+size_t pact_optimizer_item_count(const pact_optimizer *op) { return op->n_items; }
+
+int pact_optimizer_layer_count(const pact_optimizer *op) { return op->n_layers; }
+
+pact_status pact_optimizer_item(const pact_optimizer *op, size_t item, int *layer, int *degree,
+                                double *floor_weight, pact_error *err)
+{
+    if (item >= op->n_items)
+        return pact_fail(err, PACT_EINVAL, "optimize: impact item %zu outside 0..%zu", item,
+                         op->n_items - 1);
+    int l, c;
+    item_of(op, item, &l, &c);
+    if (layer)
+        *layer = l;
+    if (degree)
+        *degree = op->cands[l][c].degree;
+    if (floor_weight)
+        *floor_weight = op->cands[l][c].floor;
+    return PACT_OK;
+}
+
+pact_status pact_optimizer_set_impacts(pact_optimizer *op, const double *impacts, size_t n,
+                                       pact_error *err)
+{
+    if (op->loop != LOOP_START)
+        return pact_fail(err, PACT_EINVAL, "optimize: impacts set after the closed loop began");
+    if (n != op->n_items)
+        return pact_fail(err, PACT_EMISMATCH, "optimize: %zu impacts for %zu items", n, op->n_items);
+    for (size_t i = 0; i < n; i++)
+        if (!(impacts[i] >= 0.0)) /* NaN and negatives; +inf marks an exploding candidate */
+            return pact_fail(err, PACT_EINVAL, "optimize: impact of item %zu is %g, not >= 0", i,
+                             impacts[i]);
+    for (size_t i = 0; i < n; i++) {
+        int l, c;
+        item_of(op, i, &l, &c);
+        op->cands[l][c].impact = impacts[i];
+    }
+    op->impacts_set = 1;
+    impact_release(op);
+    return PACT_OK;
+}
+
 /* Runs the DP at `budget`; out *walk. */
-static pact_status solve(optimizer *op, double budget, pact_cost_walk **walk)
+static pact_status solve(pact_optimizer *op, double budget, pact_cost_walk **walk)
 {
     int n = op->n_layers;
     pact_opt_slot *slots = calloc((size_t)n, sizeof *slots);
@@ -277,14 +380,24 @@ static pact_status solve(optimizer *op, double budget, pact_cost_walk **walk)
     return st;
 }
 
-/* The plan of a walk's choices. */
-static pact_status plan_of(optimizer *op, const pact_cost_walk *walk, pact_plan **out)
+static void choices_of(const pact_optimizer *op, const pact_cost_walk *walk, int *choices)
 {
+    for (int l = 0; l < op->n_layers; l++)
+        choices[l] = walk->steps[pact_cost_layout_slot_op(op->layout, l)].choice;
+}
+
+pact_status pact_optimizer_plan(const pact_optimizer *op, const int *choices, pact_plan **out,
+                                pact_error *err)
+{
+    *out = NULL;
+    for (int l = 0; l < op->n_layers; l++)
+        if (choices[l] < 0 || choices[l] >= op->n_cands[l])
+            return pact_fail(err, PACT_EINVAL, "optimize: choice %d of layer %d outside 0..%d",
+                             choices[l], l, op->n_cands[l] - 1);
     pact_plan *plan = NULL;
-    pact_status st = pact_plan_create(op->name, op->sha, op->n_layers, &plan, op->err);
+    pact_status st = pact_plan_create(op->name, op->sha, op->n_layers, &plan, err);
     for (int l = 0; st == PACT_OK && l < op->n_layers; l++) {
-        int c = walk->steps[pact_cost_layout_slot_op(op->layout, l)].choice;
-        const candidate *cd = &op->cands[l][c];
+        const candidate *cd = &op->cands[l][choices[l]];
         double a, b;
         pact_poly_interval(cd->poly, &a, &b);
         int d = cd->degree;
@@ -293,7 +406,7 @@ static pact_status plan_of(optimizer *op, const pact_cost_walk *walk, pact_plan 
                               .form = PACT_FORM_POLY, .a = a, .b = b, .n_parts = 1,
                               .degrees = &d, .cheb = &cheb, .max_error = cd->max_error,
                               .impact = cd->impact};
-        st = pact_plan_set_layer(plan, l, &pl, op->err);
+        st = pact_plan_set_layer(plan, l, &pl, err);
     }
     if (st != PACT_OK) {
         pact_plan_free(plan);
@@ -303,25 +416,7 @@ static pact_status plan_of(optimizer *op, const pact_cost_walk *walk, pact_plan 
     return PACT_OK;
 }
 
-/* Top-1 accuracy of the plan's PANN (and of the backbone) on the
- * verification images. */
-static pact_status verify(optimizer *op, const pact_plan *plan, double *acc, double *backbone)
-{
-    pact_pann_eval_opts eo;
-    pact_pann_eval_opts_default(&eo);
-    eo.max_images = op->o.verify_images;
-    eo.batch = op->o.batch;
-    pact_pann_report r;
-    pact_status st = pact_pann_evaluate(op->model, op->data, plan, &eo, &r, op->err);
-    if (st != PACT_OK)
-        return st;
-    *acc = 100.0 * (double)r.correct / (double)r.images;
-    *backbone = 100.0 * (double)r.backbone_correct / (double)r.images;
-    pact_pann_report_free(&r);
-    return PACT_OK;
-}
-
-static pact_status check_inputs(optimizer *op)
+static pact_status check_inputs(pact_optimizer *op)
 {
     const pact_model *m = op->model;
     pact_optimize_opts *o = &op->o;
@@ -372,8 +467,8 @@ static pact_status check_inputs(optimizer *op)
 }
 
 /* Fills the plan's summary with its cost and the alpha=13 baseline's. */
-static pact_status summarise(optimizer *op, pact_plan *plan, const pact_cost_walk *walk, double acc,
-                             double backbone)
+static pact_status summarise(pact_optimizer *op, pact_plan *plan, const pact_cost_walk *walk,
+                             double acc, double backbone)
 {
     pact_cost_walk *bw = NULL;
     pact_status st = pact_cost_uniform(op->layout, op->profile, "composite:alpha=13", &bw, op->err);
@@ -400,123 +495,260 @@ static pact_status summarise(optimizer *op, pact_plan *plan, const pact_cost_wal
     return st;
 }
 
+static char *copy_string(const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s ? s : "", n);
+    return d;
+}
+
+void pact_optimizer_free(pact_optimizer *op)
+{
+    if (!op)
+        return;
+    impact_release(op);
+    pact_cost_walk_free(op->best);
+    pact_cost_walk_free(op->pending);
+    for (int l = 0; op->cands && l < op->n_layers; l++) {
+        for (int c = 0; op->cands[l] && c < op->n_cands[l]; c++)
+            pact_poly_free(op->cands[l][c].poly);
+        free(op->cands[l]);
+    }
+    free(op->cands);
+    free(op->n_cands);
+    free(op->name);
+    free(op->sha);
+    free(op);
+}
+
+pact_status pact_optimizer_create(const pact_model *model, const pact_dataset *data,
+                                  const pact_calib *calib, const pact_cost_layout *layout,
+                                  const pact_cost_profile *profile, const pact_optimize_opts *opts,
+                                  const char *model_name, const char *model_sha256,
+                                  pact_optimizer **out, pact_error *err)
+{
+    *out = NULL;
+    pact_optimizer *op = calloc(1, sizeof *op);
+    if (!op)
+        return pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
+    *op = (pact_optimizer){.model = model, .data = data, .calib = calib, .layout = layout,
+                           .profile = profile, .n_layers = model->n_act, .err = err,
+                           .state_layer = -1, .loop = LOOP_START};
+    if (opts)
+        op->o = *opts;
+    else
+        pact_optimize_opts_default(&op->o);
+    pact_status st = check_inputs(op);
+    if (st == PACT_OK) {
+        op->name = copy_string(model_name);
+        op->sha = copy_string(model_sha256);
+        op->cands = calloc((size_t)op->n_layers, sizeof *op->cands);
+        op->n_cands = calloc((size_t)op->n_layers, sizeof *op->n_cands);
+        if (!op->name || !op->sha || !op->cands || !op->n_cands)
+            st = pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
+    }
+    if (st == PACT_OK)
+        st = fit_candidates(op);
+    if (st != PACT_OK) {
+        pact_optimizer_free(op);
+        return st;
+    }
+    op->n_items = (size_t)op->n_layers * (size_t)(op->o.n_degrees * op->o.n_floors);
+    *out = op;
+    return PACT_OK;
+}
+
+void pact_optimizer_verify_opts(const pact_optimizer *op, pact_pann_eval_opts *eo)
+{
+    pact_pann_eval_opts_default(eo);
+    eo->max_images = op->o.verify_images;
+    eo->batch = op->o.batch;
+}
+
+/* Closed loop: the smallest summed impact is the most accurate plan; the
+ * largest allowed budget whose PANN keeps the accuracy is searched
+ * geometrically between it and the sum of the worst finite impacts. */
+static pact_status loop_start(pact_optimizer *op)
+{
+    double lo = 0.0, hi = 0.0;
+    for (int l = 0; l < op->n_layers; l++) {
+        double mn = INFINITY, mx = 0.0;
+        for (int c = 0; c < op->n_cands[l]; c++) {
+            double v = op->cands[l][c].impact;
+            if (!isfinite(v))
+                continue;
+            mn = fmin(mn, v);
+            mx = fmax(mx, v);
+        }
+        if (!isfinite(mn))
+            return pact_fail(op->err, PACT_ENUMERIC, "optimize: every candidate of layer %d (%s) explodes",
+                             l, op->model->act_names[l]);
+        lo += mn;
+        hi += mx;
+    }
+    /* the most accurate plan first: if it fails, nothing will pass. Each
+     * impact is rounded up to a bucket of budget / buckets: leave room for one
+     * bucket per layer so the least-impact choices fit */
+    int buckets = op->o.impact_buckets ? op->o.impact_buckets : 2000;
+    op->b0 = lo / (1.0 - 2.0 * op->n_layers / (double)buckets) + 1e-12;
+    op->hi = hi;
+    return solve(op, op->b0, &op->pending);
+}
+
+pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pact_error *err)
+{
+    op->err = err;
+    *done = 0;
+    if (!op->impacts_set)
+        return pact_fail(err, PACT_EINVAL, "optimize: the impacts are not set");
+    if (op->loop == LOOP_WAIT_FIRST || op->loop == LOOP_WAIT_STEP)
+        return pact_fail(err, PACT_EINVAL, "optimize: the last plan's accuracy was not reported");
+    if (op->loop == LOOP_START) {
+        pact_status st = loop_start(op);
+        if (st != PACT_OK)
+            return st;
+        op->loop = LOOP_WAIT_FIRST;
+        choices_of(op, op->pending, choices);
+        return PACT_OK;
+    }
+    while (op->loop == LOOP_SEARCH && op->it < LOOP_STEPS) {
+        op->mid = sqrt(op->good * op->bad);
+        pact_cost_walk *w = NULL;
+        pact_status st = solve(op, op->mid, &w);
+        if (st != PACT_OK)
+            return st;
+        if (w->total_ms < op->best->total_ms) {
+            op->pending = w;
+            op->loop = LOOP_WAIT_STEP;
+            choices_of(op, w, choices);
+            return PACT_OK;
+        }
+        op->good = op->mid; /* no faster plan at this budget: nothing to verify */
+        pact_cost_walk_free(w);
+        op->it++;
+        stage(op, "verify", (size_t)op->it + 1, LOOP_STEPS + 1);
+    }
+    op->loop = LOOP_DONE;
+    *done = 1;
+    return PACT_OK;
+}
+
+pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double backbone_accuracy,
+                                pact_error *err)
+{
+    if (op->loop != LOOP_WAIT_FIRST && op->loop != LOOP_WAIT_STEP)
+        return pact_fail(err, PACT_EINVAL, "optimize: no plan is waiting for its accuracy");
+    if (op->loop == LOOP_WAIT_FIRST) {
+        op->best = op->pending;
+        op->pending = NULL;
+        op->best_acc = accuracy;
+        op->backbone = backbone_accuracy;
+        stage(op, "verify", 1, LOOP_STEPS + 1);
+        if (backbone_accuracy - accuracy > op->o.max_drop) {
+            op->failed_drop = 1;
+            op->loop = LOOP_DONE;
+            return PACT_OK;
+        }
+        op->good = op->b0;
+        op->bad = fmax(op->hi, op->b0 * 2.0);
+        op->loop = LOOP_SEARCH;
+        return PACT_OK;
+    }
+    if (backbone_accuracy - accuracy <= op->o.max_drop) {
+        op->good = op->mid;
+        pact_cost_walk_free(op->best);
+        op->best = op->pending;
+        op->best_acc = accuracy;
+    } else {
+        op->bad = op->mid;
+        pact_cost_walk_free(op->pending);
+    }
+    op->pending = NULL;
+    op->it++;
+    stage(op, "verify", (size_t)op->it + 1, LOOP_STEPS + 1);
+    op->loop = LOOP_SEARCH;
+    return PACT_OK;
+}
+
+pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **out, pact_error *err)
+{
+    op->err = err;
+    *out = NULL;
+    if (op->loop != LOOP_DONE || !op->best)
+        return pact_fail(err, PACT_EINVAL, "optimize: the closed loop has not finished");
+    int *choices = malloc((size_t)op->n_layers * sizeof *choices);
+    if (!choices)
+        return pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
+    choices_of(op, op->best, choices);
+    pact_plan *plan = NULL;
+    pact_status st = pact_optimizer_plan(op, choices, &plan, err);
+    free(choices);
+    if (st == PACT_OK)
+        st = summarise(op, plan, op->best, op->best_acc, op->backbone);
+    if (st != PACT_OK) {
+        pact_plan_free(plan);
+        return st;
+    }
+    *out = plan;
+    if (op->failed_drop)
+        return pact_fail(err, PACT_ETOL,
+                         "optimize: even the most accurate candidates lose %.2f points on the calibration "
+                         "images (%.2f%% vs %.2f%%), more than --max-drop %g",
+                         op->backbone - op->best_acc, op->best_acc, op->backbone, op->o.max_drop);
+    return PACT_OK;
+}
+
 pact_status pact_optimize(const pact_model *model, const pact_dataset *data, const pact_calib *calib,
                           const pact_cost_layout *layout, const pact_cost_profile *profile,
                           const pact_optimize_opts *opts, const char *model_name,
                           const char *model_sha256, pact_plan **out, pact_error *err)
 {
     *out = NULL;
-    optimizer op = {.model = model, .data = data, .calib = calib, .layout = layout,
-                    .profile = profile, .name = model_name, .sha = model_sha256,
-                    .n_layers = model->n_act, .err = err};
-    if (opts)
-        op.o = *opts;
-    else
-        pact_optimize_opts_default(&op.o);
-    pact_status st = check_inputs(&op);
+    pact_optimizer *op = NULL;
+    pact_status st = pact_optimizer_create(model, data, calib, layout, profile, opts, model_name,
+                                           model_sha256, &op, err);
     if (st != PACT_OK)
         return st;
-    op.cands = calloc((size_t)op.n_layers, sizeof *op.cands);
-    op.n_cands = calloc((size_t)op.n_layers, sizeof *op.n_cands);
-    if (!op.cands || !op.n_cands)
+    size_t n = pact_optimizer_item_count(op);
+    double *impacts = malloc((n ? n : 1) * sizeof *impacts);
+    int *choices = malloc((size_t)op->n_layers * sizeof *choices);
+    if (!impacts || !choices)
         st = pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
-    if (st == PACT_OK)
-        st = fit_candidates(&op);
-    if (st == PACT_OK)
-        st = measure_impacts(&op);
-
-    /* Closed loop: the smallest summed impact is the most accurate plan; the
-     * largest allowed budget whose PANN keeps the accuracy is searched
-     * geometrically between it and the sum of the worst finite impacts. */
-    double lo = 0.0, hi = 0.0;
-    for (int l = 0; st == PACT_OK && l < op.n_layers; l++) {
-        double mn = INFINITY, mx = 0.0;
-        for (int c = 0; c < op.n_cands[l]; c++) {
-            double v = op.cands[l][c].impact;
-            if (!isfinite(v))
-                continue;
-            mn = fmin(mn, v);
-            mx = fmax(mx, v);
+    if (op->o.impacts) {
+        if (st == PACT_OK)
+            st = pact_optimizer_set_impacts(op, op->o.impacts, op->o.n_impacts, err);
+    } else {
+        for (size_t i = 0; st == PACT_OK && i < n; i++) {
+            st = pact_optimizer_impact(op, i, &impacts[i], err);
+            stage(op, "impact", i + 1, n);
         }
-        if (!isfinite(mn)) {
-            st = pact_fail(err, PACT_ENUMERIC, "optimize: every candidate of layer %d (%s) explodes",
-                           l, model->act_names[l]);
+        if (st == PACT_OK)
+            st = pact_optimizer_set_impacts(op, impacts, n, err);
+    }
+    pact_pann_eval_opts eo;
+    pact_optimizer_verify_opts(op, &eo);
+    for (int done = 0; st == PACT_OK;) {
+        st = pact_optimizer_next(op, choices, &done, err);
+        if (st != PACT_OK || done)
             break;
-        }
-        lo += mn;
-        hi += mx;
-    }
-    pact_cost_walk *best = NULL;
-    double best_acc = 0.0, backbone = 0.0;
-    int steps = 12;
-    if (st == PACT_OK) {
-        /* the most accurate plan first: if it fails, nothing will pass */
-        /* each impact is rounded up to a bucket of budget / buckets: leave room
-         * for one bucket per layer so the least-impact choices fit */
-        int buckets = op.o.impact_buckets ? op.o.impact_buckets : 2000;
-        double b0 = lo / (1.0 - 2.0 * op.n_layers / (double)buckets) + 1e-12;
         pact_plan *plan = NULL;
-        st = solve(&op, b0, &best);
+        pact_pann_report r;
+        st = pact_optimizer_plan(op, choices, &plan, err);
         if (st == PACT_OK)
-            st = plan_of(&op, best, &plan);
-        if (st == PACT_OK)
-            st = verify(&op, plan, &best_acc, &backbone);
-        stage(&op, "verify", 1, (size_t)steps + 1);
+            st = pact_pann_evaluate(model, data, plan, &eo, &r, err);
         pact_plan_free(plan);
-        if (st == PACT_OK && backbone - best_acc > op.o.max_drop)
-            st = PACT_ETOL;
-        double good = b0, bad = fmax(hi, b0 * 2.0);
-        for (int it = 0; st == PACT_OK && it < steps; it++) {
-            double mid = sqrt(good * bad);
-            pact_cost_walk *w = NULL;
-            double acc = 0.0, bb = 0.0;
-            st = solve(&op, mid, &w);
-            if (st == PACT_OK && w->total_ms >= best->total_ms) {
-                good = mid; /* no faster plan at this budget: nothing to verify */
-            } else if (st == PACT_OK) {
-                st = plan_of(&op, w, &plan);
-                if (st == PACT_OK)
-                    st = verify(&op, plan, &acc, &bb);
-                pact_plan_free(plan);
-                if (st == PACT_OK && bb - acc <= op.o.max_drop) {
-                    good = mid;
-                    pact_cost_walk_free(best);
-                    best = w;
-                    w = NULL;
-                    best_acc = acc;
-                } else if (st == PACT_OK) {
-                    bad = mid;
-                }
-            }
-            pact_cost_walk_free(w);
-            stage(&op, "verify", (size_t)it + 2, (size_t)steps + 1);
-        }
+        if (st != PACT_OK)
+            break;
+        st = pact_optimizer_tell(op, 100.0 * (double)r.correct / (double)r.images,
+                                 100.0 * (double)r.backbone_correct / (double)r.images, err);
+        pact_pann_report_free(&r);
     }
-    pact_plan *plan = NULL;
-    pact_status final = st;
-    if ((st == PACT_OK || st == PACT_ETOL) && best) {
-        pact_status s2 = plan_of(&op, best, &plan);
-        if (s2 == PACT_OK)
-            s2 = summarise(&op, plan, best, best_acc, backbone);
-        if (s2 != PACT_OK) {
-            final = s2;
-            pact_plan_free(plan);
-            plan = NULL;
-        } else if (st == PACT_ETOL) {
-            pact_fail(err, PACT_ETOL,
-                      "optimize: even the most accurate candidates lose %.2f points on the calibration "
-                      "images (%.2f%% vs %.2f%%), more than --max-drop %g",
-                      backbone - best_acc, best_acc, backbone, op.o.max_drop);
-        }
-    }
-    pact_cost_walk_free(best);
-    for (int l = 0; op.cands && l < op.n_layers; l++) {
-        for (int c = 0; op.cands[l] && c < op.n_cands[l]; c++)
-            pact_poly_free(op.cands[l][c].poly);
-        free(op.cands[l]);
-    }
-    free(op.cands);
-    free(op.n_cands);
-    *out = plan;
-    return final;
+    if (st == PACT_OK)
+        st = pact_optimizer_result(op, out, err);
+    free(impacts);
+    free(choices);
+    pact_optimizer_free(op);
+    return st;
 }
