@@ -1,11 +1,15 @@
 /* pact_net: polyact's own network engine behind the model interface. */
 #include "builders.h"
+#include "onnx_internal.h"
 #include "../internal.h"
+#include "../io/file_util.h"
 #include "../io/sha256.h"
 #include "net_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_MAX_BATCH 64
 
@@ -17,6 +21,41 @@ struct pact_net {
     int threads;
 };
 
+/* ONNX when the name ends in .onnx, or when the file does not start like a
+ * safetensors file (u64 header length, then '{') but like a ModelProto
+ * (field 1, ir_version, a varint). */
+static int is_onnx(const char *path)
+{
+    size_t len = strlen(path);
+    if (len > 5 && strcasecmp(path + len - 5, ".onnx") == 0)
+        return 1;
+    unsigned char head[9];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && head[8] != '{' && head[0] == 0x08;
+}
+
+static pact_status load_onnx(const char *path, const pact_net_opts *opts, pact_net *net,
+                             pact_error *err)
+{
+    char *bytes = NULL;
+    size_t size = 0;
+    pact_status st = pact_read_file(path, PACT_OX_MAX_FILE, &bytes, &size, err);
+    if (st != PACT_OK)
+        return st;
+    pact_sha256_hex((const unsigned char *)bytes, size, net->sha256);
+    pact_ox_model *m = NULL;
+    st = pact_ox_parse((const unsigned char *)bytes, size, path, &m, err);
+    free(bytes);
+    if (st == PACT_OK)
+        st = pact_onnx_build(m, opts, &net->graph, net->name, sizeof net->name, err);
+    pact_ox_free(m);
+    return st;
+}
+
 pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **out,
                           pact_error *err)
 {
@@ -26,6 +65,24 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     if (opts && (opts->threads < 0 || opts->threads > PACT_NET_MAX_THREADS))
         return pact_fail(err, PACT_EINVAL, "threads %d outside 0..%d", opts->threads,
                          PACT_NET_MAX_THREADS);
+    if (opts && (opts->n_classes < 0 || opts->n_classes > 1000000))
+        return pact_fail(err, PACT_EINVAL, "n_classes %d outside 0..1000000", opts->n_classes);
+    if (!path)
+        return pact_fail(err, PACT_EINVAL, "NULL path");
+    if (is_onnx(path)) {
+        pact_net *net = calloc(1, sizeof *net);
+        if (!net)
+            return pact_fail(err, PACT_ENOMEM, "out of memory");
+        net->max_batch = opts && opts->max_batch ? opts->max_batch : DEFAULT_MAX_BATCH;
+        net->threads = opts && opts->threads ? opts->threads : 1;
+        pact_status st = load_onnx(path, opts, net, err);
+        if (st != PACT_OK) {
+            free(net);
+            return st;
+        }
+        *out = net;
+        return PACT_OK;
+    }
     pact_st_file *f = NULL;
     pact_status st = pact_st_open(path, &f, err);
     if (st != PACT_OK)
@@ -42,6 +99,11 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
     net->threads = opts && opts->threads ? opts->threads : 1;
     st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
     pact_st_close(f);
+    if (st == PACT_OK && opts && opts->n_classes && opts->n_classes != net->graph.n_classes) {
+        pact_graph_clear(&net->graph);
+        st = pact_fail(err, PACT_EMISMATCH, "%s: %d classes expected, the model has %d", path,
+                       opts->n_classes, net->graph.n_classes);
+    }
     if (st != PACT_OK) {
         free(net);
         return st;
