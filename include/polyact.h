@@ -1434,8 +1434,11 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * images, and the fastest whose top-1 accuracy there is at most `max_drop`
  * points below the exact network's is kept. Test images are never seen.
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
- * baseline_bootstraps (uniform alpha=13 composite under the same profile),
- * speedup, calib_accuracy, calib_backbone_accuracy; notes hold cost_profile. */
+ * baseline_bootstraps (uniform alpha=13 composite under the same profile;
+ * uniform degree-63 polynomials when not every activation is a ReLU, e.g. a
+ * GELU network), speedup, calib_accuracy, calib_backbone_accuracy; notes hold
+ * cost_profile and baseline (the uniform spec, "composite:alpha=13" or
+ * "degree:63"). */
 typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
 
 typedef struct {
