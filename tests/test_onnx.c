@@ -325,7 +325,7 @@ int main(int argc, char **argv)
         const char *p = pact_test_data(rel);
         snprintf(m[i], sizeof m[i], "%s", p ? p : "missing");
     }
-    const size_t act_images = n_images < 256 ? n_images : 256;
+    const size_t act_images = n_images < 128 ? n_images : 128;
     snprintf(cmd, sizeof cmd,
              "'%s' '%s/tests/reference/export_onnx.py' --out '%s' --data '%s' --images %zu --fused "
              "'%s' '%s' '%s' '%s' > '%s/export.json' 2> '%s/export.log'",

@@ -19,7 +19,7 @@
 int main(int argc, char **argv)
 {
     int n = 0;
-    const char *calib_n = argc > 1 ? argv[1] : "256", *test_n = argc > 2 ? argv[2] : "500",
+    const char *calib_n = argc > 1 ? argv[1] : "128", *test_n = argc > 2 ? argv[2] : "256",
                *impact_n = argc > 3 ? argv[3] : "16";
     static char model[4096], train[4096], test[4096];
     const char *p = pact_test_data("models/resnet20.safetensors");
