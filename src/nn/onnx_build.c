@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define BN_EPS_DEFAULT 1e-5
+#define PACT_ONNX_MAX_NODES 65536 /* a CNN for HE has far fewer; bounds the work */
 
 /* --- value names -> indices ------------------------------------------------- */
 
@@ -119,6 +120,7 @@ typedef struct {
     char *buf_free;
     int cap_ops, cap_act;
     int out_value;
+    name_map act_map;           /* activation names already given */
 } builder;
 
 static const char *label(const builder *b, int ni, char *buf, size_t size)
@@ -395,19 +397,17 @@ static pact_status add_act_layer(builder *b, int name_node, pact_func f, int *la
     /* names must be unique: a repeat gets "#2", "#3", ... */
     char unique[220];
     snprintf(unique, sizeof unique, "%s", name);
-    for (int k = 2;; k++) {
-        int clash = 0;
-        for (int l = 0; l < g->n_act && !clash; l++)
-            clash = strcmp(g->act_names[l], unique) == 0;
-        if (!clash)
-            break;
+    for (int k = 2; map_get(&b->act_map, unique) >= 0 && k < 1000000; k++)
         snprintf(unique, sizeof unique, "%s#%d", name, k);
-    }
     size_t len = strlen(unique) + 1;
     char *copy = malloc(len);
     if (!copy)
         return oom(b);
     memcpy(copy, unique, len);
+    if (!map_put(&b->act_map, copy, g->n_act)) {
+        free(copy);
+        return oom(b);
+    }
     g->act_names[g->n_act] = copy;
     g->act_funcs[g->n_act] = f;
     *layer = g->n_act++;
@@ -2019,27 +2019,36 @@ static void net_name(const builder *b, char *name, size_t size)
     snprintf(name, size, "onnx");
 }
 
-/* Every activation's state must fit the engine's split (pact_net_forward_to). */
+/* Every activation's state must fit the engine's split (pact_net_forward_to):
+ * one backward pass counts the buffers read at or after each op before being
+ * written again (what pact_graph_state lists). */
 static pact_status check_states(builder *b)
 {
     const pact_graph *g = b->g;
-    int *ids = malloc(sizeof(int) * ((size_t)g->n_bufs + 1));
-    size_t *fl = malloc(sizeof(size_t) * ((size_t)g->n_bufs + 1));
-    if (!ids || !fl) {
-        free(ids);
-        free(fl);
+    char *live = calloc((size_t)g->n_bufs + 1, 1);
+    if (!live)
         return oom(b);
-    }
+    int count = 0;
     pact_status st = PACT_OK;
-    for (int l = 0; l < g->n_act && st == PACT_OK; l++) {
-        size_t total;
-        int n = pact_graph_state(g, g->act_op[l], ids, fl, g->n_bufs, &total);
-        if (n > PACT_GRAPH_MAX_STATE)
+    for (int i = g->n_ops - 1; i >= 0 && st == PACT_OK; i--) {
+        const pact_op *op = &g->ops[i];
+        if (live[op->out]) {
+            live[op->out] = 0;
+            count--;
+        }
+        int reads[2] = {op->kind != PACT_OP_NORMALIZE ? op->in : -1,
+                        pact_op_reads_res(op) ? op->res : -1};
+        for (int r = 0; r < 2; r++)
+            if (reads[r] >= 0 && !live[reads[r]]) {
+                live[reads[r]] = 1;
+                count++;
+            }
+        if (op->kind == PACT_OP_ACT && count > PACT_GRAPH_MAX_STATE)
             st = pact_fail(b->err, PACT_EUNSUPPORTED, "%s: %d tensors are live at activation %s "
-                           "(at most %d)", b->origin, n, g->act_names[l], PACT_GRAPH_MAX_STATE);
+                           "(at most %d)", b->origin, count, g->act_names[op->layer],
+                           PACT_GRAPH_MAX_STATE);
     }
-    free(ids);
-    free(fl);
+    free(live);
     return st;
 }
 
@@ -2053,6 +2062,9 @@ pact_status pact_onnx_build(const pact_ox_model *model, const pact_net_opts *opt
     pact_status st = PACT_OK;
     if (opts && (unsigned)opts->act >= PACT_FUNC_COUNT)
         st = pact_fail(err, PACT_EINVAL, "activation function %d is unknown", (int)opts->act);
+    if (st == PACT_OK && model->n_nodes > PACT_ONNX_MAX_NODES)
+        st = pact_fail(err, PACT_EUNSUPPORTED, "%s: %d nodes (at most %d)", b->origin,
+                       model->n_nodes, PACT_ONNX_MAX_NODES);
     if (st == PACT_OK && model->n_outputs != 1)
         st = pact_fail(err, PACT_EUNSUPPORTED, "%s: the graph has %d outputs; polyact needs exactly "
                        "one (the logits)", b->origin, model->n_outputs);
@@ -2091,6 +2103,8 @@ pact_status pact_onnx_build(const pact_ox_model *model, const pact_net_opts *opt
     free(b->v);
     free(b->map.keys);
     free(b->map.vals);
+    free(b->act_map.keys);
+    free(b->act_map.vals);
     free(b->live);
     free(b->skip);
     free(b->order);
