@@ -544,10 +544,44 @@ typedef struct {
 /* pact_net: polyact's own fp32 engine, one implementation of pact_model. It
  * reads CIFAR ResNets of He et al. (ResNet-20/32/44/56/110, option-A shortcuts,
  * depth found from the tensor names) from .safetensors files (F32, or F16/BF16
- * converted on load), folds batch norm into the convolutions and runs them on
- * OpenBLAS sgemm over groups of images: 3x3 stride-1 convolutions by Winograd
+ * converted on load) and CNNs from ONNX files (below), folds batch norm into
+ * the convolutions and runs them on OpenBLAS sgemm over groups of images: 3x3
+ * stride-1 convolutions by Winograd
  * F(4x4, 3x3) (F(2x2, 3x3) where a plane is not a multiple of 4), the others
  * by im2col. Logits agree with PyTorch's fp32 to ~1e-4.
+ *
+ * ONNX (a file named *.onnx, or whose bytes are a ModelProto; builds with
+ * POLYACT_WITH_ONNX): one graph input [N, 3, H, W] (static H, W), one graph
+ * output (the logits), weights inside the file (no external data). Supported
+ * operators (default domain): Conv (group 1, square kernel, no dilation;
+ * asymmetric padding becomes an explicit pad), BatchNormalization (folded
+ * into the convolution before it when nothing else reads that convolution,
+ * else a per-channel affine op), Relu, Sigmoid, Tanh, Gelu, the subgraphs
+ * PyTorch exports for GELU (erf form: x / sqrt 2 -> Erf -> + 1 -> x * . * 0.5;
+ * tanh form: x * x * x -> * 0.044715 -> + x -> * sqrt(2/pi) -> Tanh -> + 1 ->
+ * x * . * 0.5, or Pow(x, 3)) and SiLU (x * Sigmoid(x)), which all become one
+ * activation layer each; Add (residual, same shapes), Add/Sub/Mul/Div by a
+ * constant per channel, MaxPool, AveragePool, GlobalAveragePool, ReduceMean
+ * over H and W, Flatten/Reshape/Squeeze/Unsqueeze keeping the batch first,
+ * Gemm/MatMul with constant weights on 2-D tensors, Pad (constant mode),
+ * Slice (steps >= 1), Concat (channels), Identity, Dropout, Cast to float,
+ * Shape (the batch counted as 1, as a trace with one image records it).
+ * Nodes whose inputs are all constants (PyTorch's pad computations) are
+ * evaluated at load time (Constant, ConstantOfShape, Identity, Cast, Reshape,
+ * Flatten, Squeeze, Unsqueeze, Concat, Gather, Slice, Transpose, Shape, Add,
+ * Sub, Mul, Div, Neg). Nodes the output does not depend on are ignored; any
+ * other node is refused with PACT_EUNSUPPORTED, one line naming the node and
+ * its op type. Activation layers are named after their node:
+ * "/layer1/layer1.0/relu1/Relu" becomes "layer1.0.relu1" (leading '/' and op
+ * type dropped, a scope that prefixes the next dropped, '/' -> '.'), so a
+ * PyTorch export of a model with named activation modules has the same layer
+ * names as its safetensors counterpart. The input normalisation comes from
+ * the options or from metadata_props input_mean / input_std ("A,B,C"); the
+ * class count is the output's size per image, checked against
+ * opts.n_classes and metadata_props num_classes when given; the net's name
+ * is metadata_props arch, else the file's name (no extension), else the graph's.
+ * opts.act other than relu replaces every Relu node (GELU and SiLU subgraphs
+ * stay what they are).
  *
  *   pact_net *net = NULL; pact_model m;
  *   if (pact_net_load("resnet20.safetensors", NULL, &net, &err) != PACT_OK) ...
@@ -588,15 +622,22 @@ typedef struct {
                                   multiple of 8 */
     int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
                                   (0 = 1; see "Threads" above) */
+    int n_classes;             /* expected logits per image (0: whatever the model
+                                  has); a different count is PACT_EMISMATCH */
 } pact_net_opts;
 
 #define PACT_NET_MAX_THREADS 256
 
-/* Loads and validates a model file. out *net: free with pact_net_free.
+/* Loads and validates a model file: .safetensors (a CIFAR ResNet) or .onnx
+ * (see above). out *net: free with pact_net_free.
  * Returns PACT_OK; PACT_EIO (cannot read); PACT_EFORMAT (malformed file, missing
- * tensor, wrong dtype or shape, NaN/inf weights, unexpected tensor, no input
- * normalisation in the metadata and none given: the message names the file
- * and the tensor or key); PACT_EINVAL (bad options); PACT_ENOMEM. */
+ * tensor or initializer, wrong dtype or shape, NaN/inf weights, unexpected
+ * tensor, a cycle in an ONNX graph, no input normalisation in the metadata and
+ * none given: the message names the file and the tensor, node or key);
+ * PACT_EUNSUPPORTED (an ONNX operator or attribute polyact does not run,
+ * naming the node and op type; a build without ONNX support); PACT_EMISMATCH
+ * (opts.n_classes differs from the model's); PACT_EINVAL (bad options);
+ * PACT_ENOMEM. */
 pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **net,
                           pact_error *err);
 
@@ -609,7 +650,7 @@ pact_status pact_net_load_memory(const void *bytes, size_t size, const char *nam
 
 void pact_net_free(pact_net *net);
 
-/* Architecture name, e.g. "resnet20"; owned by the net. */
+/* Architecture name, e.g. "resnet20" (ONNX: see above); owned by the net. */
 const char *pact_net_name(const pact_net *net);
 
 /* SHA-256 of the weights file's bytes as 64 lower-case hex digits; owned by the
@@ -672,6 +713,30 @@ pact_status pact_net_forward_to(const pact_net *net, const float *input, int bat
 pact_status pact_net_forward_from(const pact_net *net, int layer, const float *state, int batch,
                                   pact_act_hook hook, void *hook_ctx, float *logits,
                                   pact_error *err);
+
+/* The network under the HE cost model (see "HE cost model"), derived from the
+ * engine's graph: one slot per activation layer, named like it. Every
+ * convolution is a LINEAR op with the profile's cifar_resnet costs for its
+ * stage (stage s = 1 + log2(input height / the convolution's output height),
+ * clamped to 1..3; conv_downsample when it halves the size; the stem's costs
+ * for the first one), each followed by its batch norm's op (the stem's, then
+ * the stage's); a residual add of a branch with activations and one without
+ * (an identity, or a subsample-pad or convolution shortcut) becomes FORK ...
+ * [SHORTCUT] ADD, the shortcut costing the stage's shortcut_downsample when it
+ * computes anything; global average pooling and the linear layer are the
+ * profile's pool and fc, both where a bootstrapping may go. For a CIFAR ResNet
+ * (from safetensors or ONNX) this is exactly pact_cost_layout_resnet. For
+ * other CNNs it is an approximation: costs scaled from the ResNet-20 log by
+ * stage, not by channel count or kernel size; average pooling and per-channel
+ * affine ops cost a batch norm; padding, slicing and concatenation are free.
+ * out *layout new (pact_cost_layout_free); it remembers the profile's name.
+ * PACT_EFORMAT (the profile has no cifar_resnet section); PACT_EUNSUPPORTED
+ * (max pooling, which HE cannot evaluate exactly; nested residual branches,
+ * or a branch point the walk cannot place: the message names the op). */
+typedef struct pact_cost_profile pact_cost_profile; /* declared again in "HE cost model" */
+typedef struct pact_cost_layout pact_cost_layout;
+pact_status pact_net_cost_layout(const pact_net *net, const pact_cost_profile *profile,
+                                 pact_cost_layout **layout, pact_error *err);
 
 /* Progress of a long computation: `done` of `total` units (images) finished.
  * Called from the computing thread; the library itself never prints. */
@@ -1501,8 +1566,11 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * images, and the fastest whose top-1 accuracy there is at most `max_drop`
  * points below the exact network's is kept. Test images are never seen.
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
- * baseline_bootstraps (uniform alpha=13 composite under the same profile),
- * speedup, calib_accuracy, calib_backbone_accuracy; notes hold cost_profile. */
+ * baseline_bootstraps (uniform alpha=13 composite under the same profile;
+ * uniform degree-63 polynomials when not every activation is a ReLU, e.g. a
+ * GELU network), speedup, calib_accuracy, calib_backbone_accuracy; notes hold
+ * cost_profile and baseline (the uniform spec, "composite:alpha=13" or
+ * "degree:63"). */
 typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
 
 typedef struct {

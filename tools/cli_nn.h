@@ -7,13 +7,16 @@
 /* Flags common to network commands; strings as given on the command line. */
 typedef struct {
     const char *model, *data, *split, *images, *batch, *threads;
-    const char *input_mean, *input_std, *act;
+    const char *input_mean, *input_std, *act, *classes;
 } cli_net_flags;
 
 /* --threads T (NULL: the number of online processors) -> *threads; makes
  * OpenBLAS single-threaded, since the engine's T threads each call sgemm.
  * CLI_OK or CLI_USAGE. */
 int cli_threads(const char *cmd, const char *flag_value, int *threads);
+
+/* "A,B,C" -> three finite numbers for --FLAG; CLI_OK, or one line and CLI_USAGE. */
+int cli_triple(const char *cmd, const char *flag, const char *s, double v[3]);
 
 /* Parses the flags, loads the network and the data set; prints one line and
  * returns CLI_USAGE/CLI_RUNTIME on failure. `default_split` applies to a

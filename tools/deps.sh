@@ -3,6 +3,7 @@
 # or with sudo). Missing packages only: a machine that has them all is untouched.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev
       sollya python3 python3-numpy python3-torch valgrind)
 missing=()
 for p in "${pkgs[@]}"; do

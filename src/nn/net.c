@@ -1,11 +1,15 @@
 /* pact_net: polyact's own network engine behind the model interface. */
 #include "builders.h"
+#include "onnx_internal.h"
 #include "../internal.h"
+#include "../io/file_util.h"
 #include "../io/sha256.h"
 #include "net_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 struct pact_net {
@@ -16,8 +20,71 @@ struct pact_net {
     int threads;
 };
 
-/* Builds the net from a validated file (either read from disk or parsed from
- * memory); f is closed. */
+/* ONNX when the name ends in .onnx, or when the file does not start like a
+ * safetensors file (u64 header length, then '{') but like a ModelProto
+ * (field 1, ir_version, a varint). */
+static int is_onnx(const char *path)
+{
+    size_t len = strlen(path);
+    if (len > 5 && strcasecmp(path + len - 5, ".onnx") == 0)
+        return 1;
+    unsigned char head[9];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && head[8] != '{' && head[0] == 0x08;
+}
+
+/* Small slices keep a slice's activations in the caches from one hook to the
+ * next; a multiple of the group size keeps results unchanged. */
+static void set_slicing(pact_net *net, const pact_net_opts *opts)
+{
+    net->threads = opts && opts->threads ? opts->threads : 1;
+    net->max_batch = opts && opts->max_batch ? opts->max_batch : PACT_GROUP_ALIGN * net->threads;
+}
+
+static pact_status check_classes(pact_net *net, const pact_net_opts *opts, const char *name,
+                                 pact_error *err)
+{
+    if (opts && opts->n_classes && opts->n_classes != net->graph.n_classes)
+        return pact_fail(err, PACT_EMISMATCH, "%s: %d classes expected, the model has %d", name,
+                         opts->n_classes, net->graph.n_classes);
+    return PACT_OK;
+}
+
+static pact_status load_onnx(const char *path, const pact_net_opts *opts, pact_net **out,
+                             pact_error *err)
+{
+    pact_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return pact_fail(err, PACT_ENOMEM, "out of memory");
+    set_slicing(net, opts);
+    char *bytes = NULL;
+    size_t size = 0;
+    pact_status st = pact_read_file(path, PACT_OX_MAX_FILE, &bytes, &size, err);
+    pact_ox_model *m = NULL;
+    if (st == PACT_OK) {
+        pact_sha256_hex((const unsigned char *)bytes, size, net->sha256);
+        st = pact_ox_parse((const unsigned char *)bytes, size, path, &m, err);
+    }
+    free(bytes);
+    if (st == PACT_OK)
+        st = pact_onnx_build(m, opts, &net->graph, net->name, sizeof net->name, err);
+    pact_ox_free(m);
+    if (st == PACT_OK && (st = check_classes(net, opts, path, err)) != PACT_OK)
+        pact_graph_clear(&net->graph);
+    if (st != PACT_OK) {
+        free(net);
+        return st;
+    }
+    *out = net;
+    return PACT_OK;
+}
+
+/* Builds the net from a validated safetensors file (read from disk or parsed
+ * from memory); f is closed. */
 static pact_status net_from_file(pact_st_file *f, const pact_net_opts *opts, pact_net **out,
                                  pact_error *err)
 {
@@ -29,11 +96,10 @@ static pact_status net_from_file(pact_st_file *f, const pact_net_opts *opts, pac
     size_t size;
     const unsigned char *bytes = pact_st_bytes(f, &size);
     pact_sha256_hex(bytes, size, net->sha256);
-    net->threads = opts && opts->threads ? opts->threads : 1;
-    /* small slices keep a slice's activations in the caches from one hook to
-     * the next; a multiple of the group size keeps results unchanged */
-    net->max_batch = opts && opts->max_batch ? opts->max_batch : PACT_GROUP_ALIGN * net->threads;
+    set_slicing(net, opts);
     pact_status st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
+    if (st == PACT_OK && (st = check_classes(net, opts, pact_st_path(f), err)) != PACT_OK)
+        pact_graph_clear(&net->graph);
     pact_st_close(f);
     if (st != PACT_OK) {
         free(net);
@@ -50,6 +116,8 @@ static pact_status check_opts(const pact_net_opts *opts, pact_error *err)
     if (opts && (opts->threads < 0 || opts->threads > PACT_NET_MAX_THREADS))
         return pact_fail(err, PACT_EINVAL, "threads %d outside 0..%d", opts->threads,
                          PACT_NET_MAX_THREADS);
+    if (opts && (opts->n_classes < 0 || opts->n_classes > 1000000))
+        return pact_fail(err, PACT_EINVAL, "n_classes %d outside 0..1000000", opts->n_classes);
     return PACT_OK;
 }
 
@@ -58,9 +126,14 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
 {
     *out = NULL;
     pact_status st = check_opts(opts, err);
+    if (st == PACT_OK && !path)
+        st = pact_fail(err, PACT_EINVAL, "NULL path");
+    if (st != PACT_OK)
+        return st;
+    if (is_onnx(path))
+        return load_onnx(path, opts, out, err);
     pact_st_file *f = NULL;
-    if (st == PACT_OK)
-        st = pact_st_open(path, &f, err);
+    st = pact_st_open(path, &f, err);
     return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
 }
 
