@@ -445,7 +445,8 @@ static void profile_cases(void)
     const char *bad = path_of("bad_profile.json"), *out = path_of("out_plan.json");
     json_with(bad, good, f_version);
     expect("profile version 9", 1, NULL, bad, "version", "cost --cost '%s'", bad);
-    write_bytes(bad, "{\"format\": \"polyact-cost\", ", 29);
+    const char *cut = "{\"format\": \"polyact-cost\", ";
+    write_bytes(bad, cut, strlen(cut));
     expect("profile not JSON", 1, NULL, bad, "JSON", "cost --cost '%s'", bad);
     json_with(bad, good, f_negative_boot);
     expect("profile negative cost", 1, NULL, bad, "bootstrap.ms_by_stage", "cost --cost '%s'",
