@@ -333,6 +333,8 @@ static void safetensors_cases(void)
            out);
     expect("st is a directory", 1, "out.json", dir, "directory", CLI_CALIBRATE, dir, test_data,
            out);
+    expect("st is /dev/zero", 1, "out.json", "/dev/zero", "not a regular file", CLI_CALIBRATE,
+           "/dev/zero", test_data, out);
     expect("st missing", 1, "out.json", path_of("none.safetensors"), "cannot open",
            CLI_CALIBRATE, path_of("none.safetensors"), test_data, out);
     remove(bad);
@@ -445,11 +447,13 @@ static void profile_cases(void)
     const char *bad = path_of("bad_profile.json"), *out = path_of("out_plan.json");
     json_with(bad, good, f_version);
     expect("profile version 9", 1, NULL, bad, "version", "cost --cost '%s'", bad);
-    write_bytes(bad, "{\"format\": \"polyact-cost\", ", 29);
+    const char *cut = "{\"format\": \"polyact-cost\", ";
+    write_bytes(bad, cut, strlen(cut));
     expect("profile not JSON", 1, NULL, bad, "JSON", "cost --cost '%s'", bad);
     json_with(bad, good, f_negative_boot);
     expect("profile negative cost", 1, NULL, bad, "bootstrap.ms_by_stage", "cost --cost '%s'",
            bad);
+    expect("profile is a directory", 1, NULL, dir, "directory", "cost --cost '%s'", dir);
     json_with(bad, good, f_version);
     expect("optimize with bad profile", 1, "out_plan.json", bad, "version",
            "optimize --model '%s' --data '%s' --images 16 --threads 1 --cost '%s' -o '%s'",

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-      sollya python3 python3-numpy python3-torch valgrind)
+      sollya python3 python3-numpy python3-torch valgrind
+      clang libclang-rt-14-dev)  # libFuzzer (tools/fuzz.sh)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -77,10 +77,13 @@ static pact_status read_file(const char *path, unsigned char **bytes, size_t *si
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* a regular file only: a device or pipe (/dev/zero) could be read forever */
     struct stat sb;
-    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int dir = S_ISDIR(sb.st_mode);
         fclose(fp);
-        return pact_fail(err, PACT_EIO, "%s: is a directory, not a model file", path);
+        return pact_fail(err, PACT_EIO, "%s: %s, not a model file", path,
+                         dir ? "is a directory" : "not a regular file");
     }
     size_t cap = 1 << 20, n = 0;
     unsigned char *buf = malloc(cap);

@@ -39,8 +39,15 @@ static inline void fuzz_check_refusal(pact_status st, const pact_error *err, con
                 pact_status_str(st));
     FUZZ_ASSERT(err->message[0] && !strchr(err->message, '\n'),
                 "message must be one non-empty line: '%s'", err->message);
-    FUZZ_ASSERT(st == PACT_ENOMEM || strstr(err->message, name) != NULL,
-                "message '%s' does not name '%s'", err->message, name);
+    /* the message shows a name with control characters as '?', and a long
+     * one may be cut at the message's end: look for its start, so shown */
+    char shown[33];
+    size_t k = 0;
+    for (; name[k] && k < sizeof shown - 1; k++)
+        shown[k] = (unsigned char)name[k] < 0x20 || name[k] == 0x7f ? '?' : name[k];
+    shown[k] = '\0';
+    FUZZ_ASSERT(st == PACT_ENOMEM || strstr(err->message, shown) != NULL,
+                "message '%s' does not name '%s'", err->message, shown);
 }
 
 /* 1 for about one input in `every`, always the same for the same bytes (FNV-1a):

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pact_net_model(net, &m);
     FUZZ_ASSERT(m.n_act >= 7 && m.input_size == 3072 && m.n_classes >= 1, "net shape");
     /* one image, when the net is small enough to run quickly */
-    if (pact_net_flops(net) < 2e7 && fuzz_sampled(data, size, 8)) {
+    if (pact_net_flops(net) < 2e7 && fuzz_sampled(data, size, 32)) {
         float *x = calloc(3072, sizeof(float)), *logits = calloc((size_t)m.n_classes, sizeof(float));
         if (x && logits) {
             for (int k = 0; k < 3072; k++)
