@@ -3,7 +3,7 @@
 # or with sudo). Missing packages only: a machine that has them all is untouched.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
-      libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev openmpi-bin libopenmpi-dev
       sollya python3 python3-numpy python3-torch valgrind
       clang libclang-rt-14-dev)  # libFuzzer (tools/fuzz.sh)
 missing=()

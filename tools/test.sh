@@ -20,7 +20,7 @@ echo "== ASan+UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPOLYACT_WERROR=ON -DPOLYACT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -LE 'bench|slow' -j "$jobs")
+   ctest --output-on-failure -LE 'bench|slow|mpi' -j "$jobs")
 
 echo "== fuzz smoke: every libFuzzer target ${POLYACT_FUZZ_SECONDS:-20} s under ASan+UBSan"
 bash tools/fuzz.sh "${POLYACT_FUZZ_SECONDS:-20}"
