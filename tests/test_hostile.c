@@ -388,6 +388,9 @@ static void calib_cases(const char *good, const char *good_path)
         write_bytes(bad, good, len / 3);
         expect("calib truncated", 1, "out_plan.json", bad, "not valid JSON", CLI_OPT_CALIB);
     }
+    expect("calib is /dev/zero", 1, "out_plan.json", "/dev/zero", "not a regular file",
+           "optimize --model '%s' --data '%s' --images 16 --calib /dev/zero -o '%s'", model20,
+           train_data, out);
     json_with(bad, good, c_other_weights);
     expect("calib of other weights", 1, "out_plan.json", bad, "other weights", CLI_OPT_CALIB);
     /* resnet20's calibration on resnet32 */
@@ -488,6 +491,8 @@ static void usage_cases(const char *good_plan)
     expect("eval noise NaN", 2, NULL, "--noise", "nan",
            "eval --model '%s' --data '%s' --plan '%s' --noise nan", model20, test_data,
            good_plan);
+    expect("cost degree 2000", 2, NULL, "degree:2000", "1..1023", "cost --uniform degree:2000");
+    expect("cost alpha 99", 2, NULL, "alpha 99", "4..14", "cost --uniform composite:alpha=99");
     expect("unknown option", 2, NULL, "--frobnicate", "unknown option",
            "report '%s' --frobnicate", good_plan);
     expect("option with newline", 2, NULL, "--a?b", "unknown option", "report x '--a\nb'");

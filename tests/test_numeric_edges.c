@@ -239,6 +239,15 @@ static void remez_limits(void)
     st = pact_fit_minimax_fn(nan_above_half, NULL, 0.0, 1.0, 5, &o, &p, &e, &err);
     CHECK(st == PACT_ENUMERIC && !p && strstr(err.message, "nan"), "NaN target: %s %s",
           pact_status_str(st), err.message);
+    /* a composite sign whose gap is too small for its degree: stage 1 cannot
+     * get below error 1, a clear numeric refusal */
+    pact_composite *comp = NULL;
+    const int deg7[1] = {7};
+    st = pact_composite_fit(deg7, 1, 1e-300, NULL, &comp, &err);
+    CHECK(st == PACT_ENUMERIC && !comp && strstr(err.message, "eps"),
+          "composite degree 7, eps 1e-300: %s %s", pact_status_str(st), err.message);
+    pact_composite_free(comp);
+    n++;
     /* sign across 0: its best uniform error is 1/2 whatever the degree */
     CHECK(pact_fit_minimax(PACT_SIGN, -1, 1, 7, NULL, &p, &e, &err) == PACT_EINVAL && !p &&
               strstr(err.message, "composite"),
