@@ -3,7 +3,7 @@
 # or with sudo). Missing packages only: a machine that has them all is untouched.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
-      sollya python3 python3-numpy python3-torch valgrind)
+      sollya python3 python3-numpy python3-torch valgrind openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

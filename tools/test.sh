@@ -2,6 +2,8 @@
 # The whole test suite, as CI runs it: installs missing Debian packages, builds
 # with -Werror and runs every test, then does the same under ASan+UBSan.
 # POLYACT_DATA points at models/ and data/ (default: ../shared beside the checkout).
+# The mpirun tests (label mpi) run in the release build only; as root (CI),
+# mpirun needs OMPI_ALLOW_RUN_AS_ROOT, which the tests set themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
@@ -19,4 +21,4 @@ echo "== ASan+UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPOLYACT_WERROR=ON -DPOLYACT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ctest --output-on-failure -LE 'bench|slow' -j "$jobs")
+   ctest --output-on-failure -LE 'bench|slow|mpi' -j "$jobs")
