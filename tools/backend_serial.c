@@ -24,6 +24,18 @@ static long mpi_job_size(void)
     return getenv("PMIX_RANK") ? 1 : 0;
 }
 
+/* This process's rank in the MPI job (0 when unknown). */
+static long mpi_job_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return strtol(v, NULL, 10);
+    }
+    return 0;
+}
+
 static int is_mpi_command(const char *cmd)
 {
     return strcmp(cmd, "calibrate") == 0 || strcmp(cmd, "eval") == 0 ||
@@ -43,7 +55,8 @@ int cli_backend_init(int *argc, char ***argv)
     if (!is_mpi_command(cmd)) {
         if (size == 1)
             return -1;
-        fprintf(stderr, "polyact %s: runs on one process; start it without mpirun "
+        if (mpi_job_rank() == 0) /* one line for the job, not one per process */
+            fprintf(stderr, "polyact %s: runs on one process; start it without mpirun "
                         "(calibrate, eval and optimize spread over MPI processes)\n", cmd);
         return CLI_USAGE;
     }
@@ -65,7 +78,8 @@ int cli_backend_init(int *argc, char ***argv)
     }
     if (size == 1)
         return -1;
-    fprintf(stderr, "polyact %s: started by mpirun with %ld processes, but this polyact was "
+    if (mpi_job_rank() == 0)
+        fprintf(stderr, "polyact %s: started by mpirun with %ld processes, but this polyact was "
                     "built without MPI (no polyact-mpi beside it): each would do the whole job\n",
             cmd, size);
     return CLI_RUNTIME;

@@ -3,6 +3,8 @@
 # with -Werror and runs every test, then does the same under ASan+UBSan, then
 # runs each fuzz target for a short while (tools/fuzz.sh).
 # POLYACT_DATA points at models/ and data/ (default: ../shared beside the checkout).
+# The mpirun tests (label mpi) run in the release build only; as root (CI),
+# mpirun needs OMPI_ALLOW_RUN_AS_ROOT, which the tests set themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh

@@ -7,6 +7,7 @@
 #include "mpi_driver.h"
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,31 @@ static const char *g_command = "";
 int mpi_rank(void) { return g_rank; }
 int mpi_size(void) { return g_size; }
 const char *mpi_command(void) { return g_command; }
+
+/* When another rank dies, mpirun stops the job with SIGTERM: rank 0 then
+ * says so in one line (mpirun's own report names the rank) and leaves no
+ * output (files are only ever renamed into place when complete). */
+static char g_term_message[256];
+
+static void on_terminate(int sig)
+{
+    (void)sig;
+    ssize_t w = write(2, g_term_message, strlen(g_term_message));
+    (void)w;
+    _exit(CLI_RUNTIME);
+}
+
+static void install_terminate_handler(const char *cmd)
+{
+    snprintf(g_term_message, sizeof g_term_message,
+             "polyact %s: stopped by the MPI launcher (a rank failed or the job was cancelled: "
+             "see its report); no output written\n", cmd);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_terminate;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 int cli_backend_init(int *argc, char ***argv)
 {
@@ -52,6 +78,8 @@ int cli_backend_init(int *argc, char ***argv)
             return cli_backend_finish(CLI_USAGE);
         }
     }
+    if (g_rank == 0)
+        install_terminate_handler(g_command[0] ? g_command : "mpi");
     return -1;
 }
 
@@ -131,7 +159,8 @@ pact_status mpi_share_bytes(pact_status st, char **data, size_t *size, pact_erro
         size_t len = (size_t)n - off < BCAST_PIECE ? (size_t)n - off : BCAST_PIECE;
         MPI_Bcast(*data + off, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
     }
-    (*data)[n] = '\0';
+    if (g_rank != 0)
+        (*data)[n] = '\0';
     return PACT_OK;
 }
 

@@ -21,7 +21,7 @@ const char *mpi_command(void);
 pact_status mpi_agree(pact_status st, pact_error *err);
 
 /* Collective: rank 0's `size` bytes at *data (malloc'ed there; the other
- * ranks' *data is allocated here, NUL-terminated) reach every rank. `st` is
+ * ranks' *data is allocated here with a NUL after the bytes) reach every rank. `st` is
  * rank 0's status of producing them: on failure every rank returns it with
  * rank 0's message and *data NULL. */
 pact_status mpi_share_bytes(pact_status st, char **data, size_t *size, pact_error *err);
