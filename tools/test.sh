@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs missing Debian packages, builds
-# with -Werror and runs every test, then does the same under ASan+UBSan, then
-# runs each fuzz target for a short while (tools/fuzz.sh).
+# with -Werror and runs every test (and some under valgrind), then does the same
+# under ASan+UBSan, then runs each fuzz target for a short while (tools/fuzz.sh).
 # POLYACT_DATA points at models/ and data/ (default: ../shared beside the checkout).
 # The mpirun tests (label mpi) run in the release build only; as root (CI),
 # mpirun needs OMPI_ALLOW_RUN_AS_ROOT, which the tests set themselves.
@@ -17,6 +17,9 @@ cmake --build build -j "$jobs"
 
 echo "== examples against the installed package (CMake and pkg-config)"
 bash tools/test-install.sh build
+
+echo "== valgrind memcheck on a representative set of the release build's tests"
+bash tools/valgrind.sh build
 
 echo "== ASan+UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPOLYACT_WERROR=ON -DPOLYACT_SANITIZE=ON >/dev/null

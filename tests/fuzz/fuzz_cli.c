@@ -3,11 +3,13 @@
  * option parsing, number/range/list/spec parsing and usage errors run as in
  * the shipped binary.
  *
- * Inputs must not touch real files or run long computations: an argument
- * that names an existing path is replaced by a path that cannot exist, so
- * every model, data, plan, calibration and profile fails to open (and no
- * output is ever written: every command reads its inputs first); `fit` is
- * kept to degree <= 16 and no composite, `cost` to ResNets of depth <= 56.
+ * Inputs must not touch real files or run long computations: the target
+ * works in an empty temporary folder, and an argument (or the value of
+ * --name=value) that names an existing path is replaced by a path that
+ * cannot exist, so every model, data, plan, calibration and profile fails to
+ * open (and no output is ever written: every command reads its inputs
+ * first); `fit` is kept to degree <= 8 and no composite, `cost` to ResNets
+ * of depth <= 20.
  * The CLI's contract is checked too: exit status 0, 1 or 2, nothing on
  * stderr on success, exactly one line "polyact ..." on stderr for any error
  * (stdout and stderr are captured in memory for that). */
@@ -47,6 +49,13 @@ static int over(int argc, char **argv, const char *flag, long limit)
     return 0;
 }
 
+static char empty_dir[64];
+
+static void remove_empty_dir(void)
+{
+    rmdir(empty_dir); /* still empty: nothing is ever written */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096)
@@ -65,17 +74,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     argv[argc] = NULL;
     static char missing[] = "/nonexistent-polyact-fuzz/x";
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] && access(argv[i], F_OK) == 0)
+    if (!empty_dir[0]) {
+        strcpy(empty_dir, "/tmp/polyact-fuzz-cli-XXXXXX");
+        FUZZ_ASSERT(mkdtemp(empty_dir) && chdir(empty_dir) == 0, "cannot work in an empty folder");
+        atexit(remove_empty_dir);
+    }
+    /* in an empty folder only a name with a '/' (or . and ..) can exist */
+    for (int i = 1; i < argc; i++) {
+        const char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+        const char *v = eq ? eq + 1 : argv[i];
+        if ((strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0) &&
+            access(v, F_OK) == 0)
             argv[i] = missing;
+    }
     int skip = 0;
     if (argc > 1 && strcmp(argv[1], "fit") == 0) {
-        skip = over(argc, argv, "--degree", 16);
+        skip = over(argc, argv, "--degree", 8);
         for (int i = 2; i < argc; i++)
             skip |= strstr(argv[i], "composite") != NULL;
     }
     if (argc > 1 && strcmp(argv[1], "cost") == 0)
-        skip = over(argc, argv, "--model-depth", 56);
+        skip = over(argc, argv, "--model-depth", 20);
     if (!skip) {
         char *out = NULL, *errs = NULL;
         size_t out_len = 0, errs_len = 0;

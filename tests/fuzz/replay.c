@@ -65,6 +65,11 @@ static int replay_file(const char *path)
 int main(int argc, char **argv)
 {
     int files = 0, ok = 1;
+    /* absolute folders: a target may change the working folder (fuzz_cli) */
+    char **abs = calloc((size_t)argc, sizeof *abs);
+    for (int i = 1; abs && i < argc; i++)
+        if ((abs[i] = realpath(argv[i], NULL)) != NULL)
+            argv[i] = abs[i];
     for (int i = 1; i < argc; i++) {
         DIR *d = opendir(argv[i]);
         if (!d) { /* git keeps no empty folder: a target without regressions */
@@ -100,6 +105,9 @@ int main(int argc, char **argv)
         }
         free(names);
     }
+    for (int i = 1; abs && i < argc; i++)
+        free(abs[i]);
+    free(abs);
     if (files == 0) {
         fprintf(stderr, "replay: no input files\n");
         return 1;
