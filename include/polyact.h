@@ -158,8 +158,9 @@ typedef struct pact_poly pact_poly;
 typedef double (*pact_fn)(void *ctx, double x);
 
 /* New polynomial with Chebyshev coefficients cheb[0..degree] on [a, b] (copied).
- * out *p: free with pact_poly_free. PACT_EINVAL: a, b not finite or a >= b,
- * degree outside 0..PACT_POLY_MAX_DEGREE, cheb NULL or not finite. */
+ * out *p: free with pact_poly_free. PACT_EINVAL: a, b not finite or a >= b
+ * (or b - a overflows), degree outside 0..PACT_POLY_MAX_DEGREE, cheb NULL or
+ * not finite. */
 pact_status pact_poly_create(double a, double b, int degree, const double *cheb,
                              pact_poly **p, pact_error *err);
 
@@ -194,21 +195,25 @@ int pact_poly_trim(pact_poly *p, double tol);
 pact_status pact_poly_to_monomial(const pact_poly *p, double *mono, pact_error *err);
 
 /* Inverse of pact_poly_to_monomial: the polynomial sum mono[j] x^j, held on
- * [a, b]. Same conditioning caveat. out *p: free with pact_poly_free. */
+ * [a, b]. Same conditioning caveat. out *p: free with pact_poly_free.
+ * PACT_ENUMERIC if a Chebyshev coefficient overflows. */
 pact_status pact_poly_from_monomial(double a, double b, int degree, const double *mono,
                                     pact_poly **p, pact_error *err);
 
-/* dp/dx on the same interval, degree max(d - 1, 0). out *dp: caller frees. */
+/* dp/dx on the same interval, degree max(d - 1, 0). out *dp: caller frees.
+ * PACT_ENUMERIC if a coefficient overflows (e.g. on a tiny interval). */
 pact_status pact_poly_derivative(const pact_poly *p, pact_poly **dp, pact_error *err);
 
 /* p * q; both must be on the same interval (PACT_EMISMATCH otherwise). Degree
- * d_p + d_q (PACT_EINVAL above PACT_POLY_MAX_DEGREE). out *pq: caller frees. */
+ * d_p + d_q (PACT_EINVAL above PACT_POLY_MAX_DEGREE). out *pq: caller frees.
+ * PACT_ENUMERIC if a coefficient overflows. */
 pact_status pact_poly_mul(const pact_poly *p, const pact_poly *q, pact_poly **pq,
                           pact_error *err);
 
 /* outer(inner(x)) on inner's interval, degree d_outer * d_inner (PACT_EINVAL
  * above PACT_POLY_MAX_DEGREE). Exact in the polynomial sense: inner's values need
- * not stay in outer's interval. out *composed: caller frees. */
+ * not stay in outer's interval. out *composed: caller frees. PACT_ENUMERIC if
+ * a coefficient overflows. */
 pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
                               pact_poly **composed, pact_error *err);
 
@@ -216,8 +221,9 @@ pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
  * Every fit returns a new polynomial of exactly the requested degree on [a, b]
  * and, optionally, its achieved max error: max |f(x) - p(x)| over [a, b],
  * measured on a dense grid (opts->grid points, Chebyshev and uniform spacing
- * merged, plus x = 0 when inside) with every local maximum refined by Brent's
- * method. That measurement is independent of how the fit was made. */
+ * merged, plus x = 0 when inside) with the local maxima refined by Brent's
+ * method (see pact_poly_max_error). That measurement is independent of how the
+ * fit was made. */
 
 /* Symmetry to exploit on a symmetric interval [-r, r]. */
 typedef enum {
@@ -233,10 +239,10 @@ typedef enum {
 typedef struct {
     int max_iter;       /* Remez exchanges before PACT_EMAXITER (default 100) */
     double tol;         /* Remez stops when (max_error - levelled) <= tol * max_error
-                           + rounding floor, levelled = |E| of the reference
-                           (default 1e-10) */
-    int grid;           /* dense grid of the max-error measurement; 0 = auto,
-                           max(8192, 64 (degree + 1)) */
+                           + rounding floor, levelled = |E| of the reference,
+                           tol in (0, 1) (default 1e-10) */
+    int grid;           /* dense grid of the max-error measurement: 0 = auto,
+                           max(8192, 64 (degree + 1)), or 16..4194304 */
     double floor;       /* lsq: weight of the Chebyshev floor in [0, 1] (default
                            0.1), see pact_fit_lsq */
     pact_parity parity; /* default PACT_PARITY_AUTO */
@@ -253,12 +259,16 @@ void pact_fit_opts_default(pact_fit_opts *opts);
  * (opts->parity): relu = x/2 + |x|/2 is fitted as |x| in even Chebyshev
  * polynomials, so the kink sits at an end of the exchange interval and an odd
  * degree gives the error of degree - 1 (the best fit is unique, hence also the
- * best among all polynomials). The error then is exact to rounding: agreement
- * with Sollya is ~1e-9 relative while the error is above ~1e-9 max|f|; below
- * that, double precision rounding of f and p bounds what can be resolved.
+ * best among all polynomials). Other intervals use the general exchange on
+ * all of T_0..T_d (kinks inside are fine, only slower). Accuracy: within 1.4e-8
+ * relative of Sollya's minimax error on 449 cases (tests/data/minimax_ref.txt)
+ * whose error is >= 1e-7 max|f|. Double precision evaluation of f and p has a
+ * rounding floor of about degree * eps * max|f|; an error at that floor (e.g.
+ * gelu on [-1e-3, 1e-3] at degree 60) counts as levelled: nothing is left to
+ * exchange.
  * out *poly      new polynomial on [a, b]; free with pact_poly_free
  * out *max_error optional (NULL): achieved max error (dense grid, see above)
- * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, degree outside
+ * Returns PACT_OK; PACT_EINVAL (a, b not finite, a >= b, b - a overflows, degree outside
  * 1..PACT_FIT_MAX_DEGREE, bad opts, sign on an interval holding 0 where its
  * best uniform error is >= 1/2: use pact_composite_sign);
  * PACT_EMAXITER (not levelled within opts->max_iter: *poly still holds the best
@@ -283,10 +293,12 @@ pact_status pact_fit_minimax_fn(pact_fn f, void *ctx, double a, double b, int de
  * (dy / (pi sqrt(1 - y^2))). The floor keeps the tails of the interval
  * constrained where the data density vanishes; floor = opts->floor. x == NULL
  * and n == 0 mean the uniform distribution on [a, b] (Gauss-Legendre, split at
- * 0). Solved by Givens QR on the Chebyshev Vandermonde rows (no normal
- * equations); the floor term uses f's Chebyshev coefficients (4096+ point DCT).
- * Cost O(n degree^2): for millions of samples pass a histogram
- * (pact_hist_samples).
+ * 0). Solvers: with floor >= 1e-4, the normal equations assembled from
+ * Chebyshev moments (O(n degree + degree^3); the floor bounds their condition
+ * number by 2 (degree + 1) / floor) and Cholesky; with a smaller floor, Givens
+ * QR of the Chebyshev Vandermonde rows (O(n degree^2), no squared condition
+ * number). The floor term uses f's Chebyshev coefficients (4096+ point DCT).
+ * For millions of samples pass a histogram (pact_hist_samples).
  * out *poly, *max_error as pact_fit_minimax (max_error is the uniform error).
  * Returns PACT_OK; PACT_EINVAL (bad a, b, degree; floor outside [0, 1]; a
  * negative or non-finite x_i or w_i, naming i; floor == 0 and fewer than
@@ -326,7 +338,9 @@ pact_status pact_fit_cheb_fn(pact_fn f, void *ctx, double a, double b, int degre
                              double *max_error, pact_error *err);
 
 /* max |f(x) - p(x)| over p's interval: dense grid of opts->grid points (see
- * Fitting) plus Brent refinement of every local maximum above half the grid's.
+ * Fitting) plus Brent refinement of every local maximum within 20% of the
+ * grid's largest (the auto grid samples each oscillation of the error at >= 16
+ * points, so a peak's sampled height is within ~1% of its true height).
  * out *max_error; *argmax optional (NULL): where it is attained.
  * PACT_ENUMERIC if f or p is not finite somewhere on the grid. */
 pact_status pact_poly_max_error(const pact_poly *p, pact_func f, const pact_fit_opts *opts,
@@ -357,8 +371,8 @@ typedef struct pact_composite pact_composite;
 /* Composite sign for ReLU precision 2^-alpha, alpha 4..14: the published
  * component degrees (pact_composite_published_degrees; total depth
  * sum ceil(log2(d_i + 1)) + 1, the published sets' depth) and the eps in
- * [2^-(alpha+4), 2^(6-alpha)] minimising the ReLU error on [-1, 1] (golden
- * section on log eps). out *c: free with pact_composite_free.
+ * in [2^-(alpha+4), min(2^(6-alpha), 2^-0.25)] minimising the ReLU error on
+ * [-1, 1] (scan, then golden section on log2 eps). out *c: free with pact_composite_free.
  * Returns PACT_OK (pact_composite_relu_error(*c) <= 2^-alpha); PACT_EINVAL
  * (alpha outside 4..14, bad opts); PACT_ETOL (the best eps misses 2^-alpha:
  * *c still holds it); PACT_EMAXITER / PACT_ENUMERIC from a stage's exchange
@@ -368,8 +382,11 @@ pact_status pact_composite_sign(int alpha, const pact_fit_opts *opts, pact_compo
 
 /* Composite sign with the given odd component degrees (count 1..
  * PACT_COMPOSITE_MAX_COMPONENTS, each odd in 1..PACT_FIT_MAX_DEGREE, innermost
- * first) and gap eps in (0, 1). out *c: free with pact_composite_free.
- * PACT_EINVAL for bad arguments; PACT_EMAXITER / PACT_ENUMERIC from a stage. */
+ * first) and gap eps in (0, 1); eps == 0 chooses the eps minimising the ReLU
+ * error on [-1, 1] (scan of log2 eps in [-40, -0.25], then golden section).
+ * out *c: free with pact_composite_free. PACT_EINVAL for bad arguments;
+ * PACT_EMAXITER / PACT_ENUMERIC from a stage (e.g. eps too small for the
+ * degrees: a stage's error reaches 1). */
 pact_status pact_composite_fit(const int *degrees, int count, double eps,
                                const pact_fit_opts *opts, pact_composite **c,
                                pact_error *err);
@@ -444,7 +461,7 @@ pact_status pact_split_from_name(const char *name, pact_split *split, pact_error
  * out *ds: new data set; free with pact_dataset_free.
  * Returns PACT_OK; PACT_EIO (missing/unreadable file, named); PACT_EFORMAT (size
  * not a multiple of 3073, empty file, label outside 0..9: file and record named);
- * PACT_ENOMEM. */
+ * PACT_EINVAL (unknown split); PACT_ENOMEM. */
 pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,
                             pact_dataset **ds, pact_error *err);
 
@@ -528,8 +545,44 @@ typedef struct {
 /* pact_net: polyact's own fp32 engine, one implementation of pact_model. It
  * reads CIFAR ResNets of He et al. (ResNet-20/32/44/56/110, option-A shortcuts,
  * depth found from the tensor names) from .safetensors files (F32, or F16/BF16
- * converted on load), folds batch norm into the convolutions and runs them as
- * im2col + OpenBLAS sgemm over groups of images.
+ * converted on load) and CNNs from ONNX files (below), folds batch norm into
+ * the convolutions and runs them on OpenBLAS sgemm over groups of images: 3x3
+ * stride-1 convolutions by Winograd
+ * F(4x4, 3x3) (F(2x2, 3x3) where a plane is not a multiple of 4), the others
+ * by im2col. Logits agree with PyTorch's fp32 to ~1e-4.
+ *
+ * ONNX (a file named *.onnx, or whose bytes are a ModelProto; builds with
+ * POLYACT_WITH_ONNX): one graph input [N, 3, H, W] (static H, W), one graph
+ * output (the logits), weights inside the file (no external data). Supported
+ * operators (default domain): Conv (group 1, square kernel, no dilation;
+ * asymmetric padding becomes an explicit pad), BatchNormalization (folded
+ * into the convolution before it when nothing else reads that convolution,
+ * else a per-channel affine op), Relu, Sigmoid, Tanh, Gelu, the subgraphs
+ * PyTorch exports for GELU (erf form: x / sqrt 2 -> Erf -> + 1 -> x * . * 0.5;
+ * tanh form: x * x * x -> * 0.044715 -> + x -> * sqrt(2/pi) -> Tanh -> + 1 ->
+ * x * . * 0.5, or Pow(x, 3)) and SiLU (x * Sigmoid(x)), which all become one
+ * activation layer each; Add (residual, same shapes), Add/Sub/Mul/Div by a
+ * constant per channel, MaxPool, AveragePool, GlobalAveragePool, ReduceMean
+ * over H and W, Flatten/Reshape/Squeeze/Unsqueeze keeping the batch first,
+ * Gemm/MatMul with constant weights on 2-D tensors, Pad (constant mode),
+ * Slice (steps >= 1), Concat (channels), Identity, Dropout, Cast to float,
+ * Shape (the batch counted as 1, as a trace with one image records it).
+ * Nodes whose inputs are all constants (PyTorch's pad computations) are
+ * evaluated at load time (Constant, ConstantOfShape, Identity, Cast, Reshape,
+ * Flatten, Squeeze, Unsqueeze, Concat, Gather, Slice, Transpose, Shape, Add,
+ * Sub, Mul, Div, Neg). Nodes the output does not depend on are ignored; any
+ * other node is refused with PACT_EUNSUPPORTED, one line naming the node and
+ * its op type. Activation layers are named after their node:
+ * "/layer1/layer1.0/relu1/Relu" becomes "layer1.0.relu1" (leading '/' and op
+ * type dropped, a scope that prefixes the next dropped, '/' -> '.'), so a
+ * PyTorch export of a model with named activation modules has the same layer
+ * names as its safetensors counterpart. The input normalisation comes from
+ * the options or from metadata_props input_mean / input_std ("A,B,C"); the
+ * class count is the output's size per image, checked against
+ * opts.n_classes and metadata_props num_classes when given; the net's name
+ * is metadata_props arch, else the file's name (no extension), else the graph's.
+ * opts.act other than relu replaces every Relu node (GELU and SiLU subgraphs
+ * stay what they are).
  *
  *   pact_net *net = NULL; pact_model m;
  *   if (pact_net_load("resnet20.safetensors", NULL, &net, &err) != PACT_OK) ...
@@ -549,10 +602,12 @@ typedef struct {
  * sgemm concurrently: make OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1 or
  * openblas_set_num_threads(1)), as `polyact --threads` does. With T = 1 the
  * caller's thread runs everything and OpenBLAS's own threads (if any) work
- * inside each sgemm. Results are bit for bit the same for every T (with
- * single-threaded OpenBLAS); they may differ in the last bits when the same
- * image is run in a batch of a different size (OpenBLAS's sums depend on the
- * matrix sizes), so fixed chunks of images give reproducible results.
+ * inside each sgemm. Images go through the convolutions in groups of up to 8
+ * counted from the start of the forward call, so results are bit for bit the
+ * same for every T and every max_batch that is a multiple of 8 (with
+ * single-threaded OpenBLAS); an image may differ in the last bits when it sits
+ * at another place of a batch (OpenBLAS's sums depend on the matrix sizes and
+ * a column's place), so fixed chunks of images give reproducible results.
  * A loaded net is immutable: every forward call allocates its own workspace,
  * so distinct threads may run forwards of one net at the same time. */
 typedef struct pact_net pact_net;
@@ -562,20 +617,28 @@ typedef struct {
     pact_func act;             /* every activation layer's function (PACT_RELU = 0) */
     const double *input_mean;  /* 3 values overriding __metadata__ input_mean, or NULL */
     const double *input_std;   /* 3 values > 0 overriding __metadata__ input_std, or NULL */
-    int max_batch;             /* images per internal slice (0 = 64): bounds the
-                                  workspace; a forward of more images runs in
-                                  consecutive slices */
+    int max_batch;             /* images per internal slice (0 = 8 x threads): a
+                                  forward of more images runs in consecutive
+                                  slices; results are the same for every
+                                  multiple of 8 */
     int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
                                   (0 = 1; see "Threads" above) */
+    int n_classes;             /* expected logits per image (0: whatever the model
+                                  has); a different count is PACT_EMISMATCH */
 } pact_net_opts;
 
 #define PACT_NET_MAX_THREADS 256
 
-/* Loads and validates a model file. out *net: free with pact_net_free.
+/* Loads and validates a model file: .safetensors (a CIFAR ResNet) or .onnx
+ * (see above). out *net: free with pact_net_free.
  * Returns PACT_OK; PACT_EIO (cannot read); PACT_EFORMAT (malformed file, missing
- * tensor, wrong dtype or shape, NaN/inf weights, unexpected tensor, no input
- * normalisation in the metadata and none given: the message names the file
- * and the tensor or key); PACT_EINVAL (bad options); PACT_ENOMEM. */
+ * tensor or initializer, wrong dtype or shape, NaN/inf weights, unexpected
+ * tensor, a cycle in an ONNX graph, no input normalisation in the metadata and
+ * none given: the message names the file and the tensor, node or key);
+ * PACT_EUNSUPPORTED (an ONNX operator or attribute polyact does not run,
+ * naming the node and op type; a build without ONNX support); PACT_EMISMATCH
+ * (opts.n_classes differs from the model's); PACT_EINVAL (bad options);
+ * PACT_ENOMEM. */
 pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net **net,
                           pact_error *err);
 
@@ -588,7 +651,7 @@ pact_status pact_net_load_memory(const void *bytes, size_t size, const char *nam
 
 void pact_net_free(pact_net *net);
 
-/* Architecture name, e.g. "resnet20"; owned by the net. */
+/* Architecture name, e.g. "resnet20" (ONNX: see above); owned by the net. */
 const char *pact_net_name(const pact_net *net);
 
 /* SHA-256 of the weights file's bytes as 64 lower-case hex digits; owned by the
@@ -652,6 +715,30 @@ pact_status pact_net_forward_from(const pact_net *net, int layer, const float *s
                                   pact_act_hook hook, void *hook_ctx, float *logits,
                                   pact_error *err);
 
+/* The network under the HE cost model (see "HE cost model"), derived from the
+ * engine's graph: one slot per activation layer, named like it. Every
+ * convolution is a LINEAR op with the profile's cifar_resnet costs for its
+ * stage (stage s = 1 + log2(input height / the convolution's output height),
+ * clamped to 1..3; conv_downsample when it halves the size; the stem's costs
+ * for the first one), each followed by its batch norm's op (the stem's, then
+ * the stage's); a residual add of a branch with activations and one without
+ * (an identity, or a subsample-pad or convolution shortcut) becomes FORK ...
+ * [SHORTCUT] ADD, the shortcut costing the stage's shortcut_downsample when it
+ * computes anything; global average pooling and the linear layer are the
+ * profile's pool and fc, both where a bootstrapping may go. For a CIFAR ResNet
+ * (from safetensors or ONNX) this is exactly pact_cost_layout_resnet. For
+ * other CNNs it is an approximation: costs scaled from the ResNet-20 log by
+ * stage, not by channel count or kernel size; average pooling and per-channel
+ * affine ops cost a batch norm; padding, slicing and concatenation are free.
+ * out *layout new (pact_cost_layout_free); it remembers the profile's name.
+ * PACT_EFORMAT (the profile has no cifar_resnet section); PACT_EUNSUPPORTED
+ * (max pooling, which HE cannot evaluate exactly; nested residual branches,
+ * or a branch point the walk cannot place: the message names the op). */
+typedef struct pact_cost_profile pact_cost_profile; /* declared again in "HE cost model" */
+typedef struct pact_cost_layout pact_cost_layout;
+pact_status pact_net_cost_layout(const pact_net *net, const pact_cost_profile *profile,
+                                 pact_cost_layout **layout, pact_error *err);
+
 /* Progress of a long computation: `done` of `total` units (images) finished.
  * Called from the computing thread; the library itself never prints. */
 typedef void (*pact_progress_fn)(void *ctx, size_t done, size_t total);
@@ -703,10 +790,11 @@ pact_status pact_model_evaluate(const pact_model *model, const pact_dataset *ds,
  *   pact_calib_free(c);
  *
  * Two passes over the images, in fixed chunks of opts.chunk_images images (the
- * data decide the chunks, not the number of workers): pass 1 gathers per chunk
+ * data decide the chunks, not the number of workers): pass 1 gathers per image
  * and layer count, min, max, mean and M2 (sum of squared deviations, double),
- * merged in chunk order (Chan et al.); pass 2 counts every value into
- * opts.bins equal bins over the layer's [min, max] (integer counts, merged by
+ * merged image after image and chunk after chunk (Chan et al.), so they do
+ * not depend on how the model splits a chunk into hook calls; pass 2 counts
+ * every value into opts.bins equal bins over the layer's [min, max] (integer counts, merged by
  * addition). So one process, many threads or many processes (each computing
  * some chunks with the functions below) give bit-identical results.
  * Quantiles are read from the histogram by linear interpolation inside the bin
@@ -943,6 +1031,15 @@ pact_status pact_plan_set_poly(pact_plan *plan, int i, const char *name, pact_fu
 pact_status pact_plan_set_composite(pact_plan *plan, int i, const char *name, pact_func func,
                                     double bound, const pact_composite *c, double max_error,
                                     pact_error *err);
+
+/* Least squares of `degree` on [a, b] weighted by a calibrated layer's input
+ * histogram (3 Gauss-Legendre samples per bin, see pact_hist_samples), mixed
+ * with the Chebyshev floor opts->floor (NULL opts: defaults). This is how a
+ * layer's measured distribution enters a fit. out *poly, *max_error as
+ * pact_fit_lsq. */
+pact_status pact_fit_lsq_calib(const pact_calib_layer *layer, pact_func f, double a, double b,
+                               int degree, const pact_fit_opts *opts, pact_poly **poly,
+                               double *max_error, pact_error *err);
 
 /* A plan that gives every activation layer of `model` the same kind of
  * approximation (the baselines polyact is measured against). spec:
@@ -1470,8 +1567,11 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * images, and the fastest whose top-1 accuracy there is at most `max_drop`
  * points below the exact network's is kept. Test images are never seen.
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
- * baseline_bootstraps (uniform alpha=13 composite under the same profile),
- * speedup, calib_accuracy, calib_backbone_accuracy; notes hold cost_profile. */
+ * baseline_bootstraps (uniform alpha=13 composite under the same profile;
+ * uniform degree-63 polynomials when not every activation is a ReLU, e.g. a
+ * GELU network), speedup, calib_accuracy, calib_backbone_accuracy; notes hold
+ * cost_profile and baseline (the uniform spec, "composite:alpha=13" or
+ * "degree:63"). */
 typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
 
 typedef struct {

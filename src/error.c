@@ -29,6 +29,12 @@ pact_status pact_fail(pact_error *err, pact_status status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        /* Messages quote names and values read from files: a control
+         * character there (a newline, a terminal escape) must not split the
+         * one-line message or reach the user's terminal. */
+        for (char *c = err->message; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
         err->status = status;
     }
     return status;

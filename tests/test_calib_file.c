@@ -20,10 +20,17 @@ static char dir[64];
 static const char *const toy_names[2] = {"a", "b"};
 static const pact_func toy_funcs[2] = {PACT_RELU, PACT_TANH};
 
+/* ctx non-NULL: the toy calls the hook image by image instead of once */
 static pact_status toy_forward(void *ctx, const float *input, int batch, pact_act_hook hook,
                                void *hook_ctx, float *logits, pact_error *err)
 {
-    (void)ctx;
+    if (ctx && batch > 1) {
+        pact_status st = PACT_OK;
+        for (int i = 0; i < batch && st == PACT_OK; i++)
+            st = toy_forward(ctx, input + (size_t)i * 3072, 1, hook, hook_ctx, logits + 2 * i,
+                             err);
+        return st;
+    }
     float *a = malloc(sizeof(float) * (size_t)batch * 256), *b = malloc(sizeof(float) * batch);
     pact_status st = PACT_OK;
     for (int i = 0; i < batch; i++)
@@ -177,6 +184,7 @@ static void e_levels(cJSON *j)
 static void e_index(cJSON *j) { cJSON_ReplaceItemInObject(layer(j, 1), "index", cJSON_CreateNumber(0)); }
 static void e_no_layers(cJSON *j) { cJSON_ReplaceItemInObject(j, "layers", cJSON_CreateArray()); }
 static void e_count_frac(cJSON *j) { cJSON_ReplaceItemInObject(layer(j, 1), "count", cJSON_CreateNumber(1.5)); }
+static void e_huge_bins(cJSON *j) { cJSON_ReplaceItemInObject(j, "bins", cJSON_CreateNumber(1048576)); }
 
 int main(void)
 {
@@ -208,6 +216,21 @@ int main(void)
     if (!c)
         return pact_test_done("test_calib_file", 1);
     n += check_against_brute_force(c, ds);
+
+    /* the same numbers, to the bit, when the model calls the hook image by image */
+    pact_model split = toy;
+    split.ctx = &split;
+    pact_calib *cs = NULL;
+    CHECK_OK(pact_calibrate(&split, ds, &o, &cs, &err), &err);
+    for (int l = 0; cs && l < 2; l++) {
+        const pact_calib_layer *x = pact_calib_layer_at(c, l), *y = pact_calib_layer_at(cs, l);
+        CHECK(x->mean == y->mean && x->std == y->std && x->min == y->min && x->max == y->max &&
+                  memcmp(x->histogram, y->histogram, sizeof(uint64_t) * 512) == 0,
+              "layer %d: hook calls per image change the statistics (mean %.17g vs %.17g)", l,
+              x->mean, y->mean);
+        n++;
+    }
+    pact_calib_free(cs);
     CHECK(pact_calib_images(c) == IMAGES && pact_calib_chunk_images(c) == 32 &&
               pact_calib_bins(c) == 512 && strcmp(pact_calib_model_name(c), "toy") == 0 &&
               strcmp(pact_calib_model_sha256(c), "00ff") == 0 &&
@@ -274,6 +297,7 @@ int main(void)
     n += mutate(good, "index", e_index, PACT_EFORMAT, "layers[1].index");
     n += mutate(good, "no layers", e_no_layers, PACT_EFORMAT, "layers");
     n += mutate(good, "fractional count", e_count_frac, PACT_EFORMAT, "layers[1].count");
+    n += mutate(good, "bins beyond the file", e_huge_bins, PACT_EFORMAT, "more than the file holds");
     remove(path);
     CHECK(pact_calib_load(path, &r, &err) == PACT_EIO && strstr(err.message, "calib.json"),
           "missing file: %s", err.message);

@@ -116,11 +116,12 @@ int main(void)
     CHECK(load("", PACT_SPLIT_TRAIN, 0, &ds, &err) == PACT_EIO &&
               strstr(err.message, "data_batch_3.bin"),
           "missing data_batch_3.bin: %s", err.message);
+    CHECK(load("", (pact_split)7, 0, &ds, &err) == PACT_EINVAL, "split 7: %s", err.message);
     pact_split sp;
     CHECK(pact_split_from_name("valid", &sp, &err) == PACT_EINVAL &&
               strstr(err.message, "valid"),
           "split name: %s", err.message);
-    n += 6;
+    n += 7;
 
     const char *names[] = {"three.bin", "odd.bin", "empty.bin", "badlabel.bin",
                            "test_batch.bin", "data_batch_1.bin", "data_batch_2.bin"};

@@ -184,7 +184,18 @@ int main(void)
     CHECK(pact_composite_sign(15, NULL, &c, &err) == PACT_EINVAL, "alpha 15"); n++;
     CHECK(pact_composite_fit((int[]){7, 8}, 2, 0.1, NULL, &c, &err) == PACT_EINVAL &&
               strstr(err.message, "8"), "even degree: %s", err.message); n++;
-    CHECK(pact_composite_fit(degs, 2, 0.0, NULL, &c, &err) == PACT_EINVAL, "eps 0"); n++;
+    CHECK(pact_composite_fit(degs, 2, -0.1, NULL, &c, &err) == PACT_EINVAL, "eps < 0"); n++;
+    CHECK(pact_composite_fit(degs, 2, 1.0, NULL, &c, &err) == PACT_EINVAL, "eps 1"); n++;
+    /* eps 0: chosen like pact_composite_sign does */
+    pact_composite *c13 = NULL;
+    CHECK_OK(pact_composite_fit((int[]){15, 15, 27}, 3, 0.0, NULL, &c, &err), &err);
+    CHECK_OK(pact_composite_sign(13, NULL, &c13, &err), &err);
+    if (c && c13) {
+        double e1 = pact_composite_relu_error(c), e2 = pact_composite_relu_error(c13);
+        CHECK(e1 <= exp2(-13) && fabs(e1 - e2) <= 1e-3 * e2,
+              "{15,15,27} with eps chosen: relu error %.6g, alpha 13: %.6g", e1, e2); n++;
+    }
+    pact_composite_free(c), pact_composite_free(c13);
     CHECK(pact_composite_fit(degs, 0, 0.1, NULL, &c, &err) == PACT_EINVAL, "no components"); n++;
     pact_composite_free(NULL);
     return pact_test_done("test_composite", n);

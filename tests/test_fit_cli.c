@@ -163,5 +163,33 @@ int main(void)
     int lines;
     CHECK(fit_err("--func relu --range -1,1 --degree 3 --method lsq --weights /nonexistent/w.txt",
                   &lines) == 1 && lines == 1, "missing weights file: exit 1, one line: %s", out); n++;
+    /* --weights calib.json:LAYER: a layer's calibrated histogram as the weight */
+    const char *model = pact_test_data("models/resnet20.safetensors");
+    char mcopy[4096] = "";
+    if (model)
+        snprintf(mcopy, sizeof mcopy, "%s", model);
+    const char *train = pact_test_data("data/cifar-10-batches-bin/data_batch_1_first1017.bin");
+    CHECK(model && train, "shared model or training images missing"); n++;
+    if (model && train) {
+        char dir[] = "/tmp/pact_fit_calib_XXXXXX", calib[64], cmd[12000], args[9000];
+        if (!mkdtemp(dir))
+            return pact_test_done("test_fit_cli", 0);
+        snprintf(calib, sizeof calib, "%s/calib.json", dir);
+        snprintf(cmd, sizeof cmd, "'%s' calibrate --model '%s' --data '%s' --images 16 -o %s >/dev/null",
+                 pact_test_cli(), mcopy, train, calib);
+        CHECK(pact_test_run(cmd, NULL, 0) == 0, "calibrate for --weights failed"); n++;
+        snprintf(args, sizeof args,
+                 "--func relu --range -6,8 --degree 7 --method lsq --weights %s:layer2.1.relu1 --json",
+                 calib);
+        int rc = fit(args);
+        CHECK(rc == 0 && strstr(out, "\"max_error\"") != NULL, "fit with calib weights: exit %d: %s",
+              rc, out); n++;
+        snprintf(args, sizeof args, "--func relu --range -6,8 --degree 7 --method lsq --weights %s:nope",
+                 calib);
+        CHECK(fit_err(args, &lines) == 2 && lines == 1 && strstr(out, "nope"),
+              "unknown calib layer: exit 2, one line naming it: %s", out); n++;
+        unlink(calib);
+        rmdir(dir);
+    }
     return pact_test_done("test_fit_cli", n);
 }

@@ -77,6 +77,23 @@ int main(void)
         pact_he_poly_free(hp);
         free(c);
     }
+    /* grid rounding is round-half-even to 2^-F, as nearbyint would do it,
+     * including exact ties and values beyond the fast path's range */
+    {
+        pact_fx g = {.frac_bits = 20};
+        unsigned long long st = 99;
+        int same = 1;
+        for (int i = 0; i < 200000; i++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            double v = ((double)(st >> 11) * 0x1p-53 - 0.5) * ldexp(1.0, (int)(st % 60) - 20);
+            if (i % 4 == 0) /* an exact tie */
+                v = ldexp((double)(long long)(st >> 40) + 0.5, -20) * ((i & 8) ? -1 : 1);
+            double want = ldexp(nearbyint(ldexp(v, 20)), -20);
+            same &= pact_fx_round(&g, v) == want;
+        }
+        CHECK(same, "grid rounding differs from nearbyint");
+        n++;
+    }
     pact_he_poly *bad = NULL;
     double c1[2] = {0.0, NAN};
     CHECK(pact_he_poly_create(c1, 1, &bad, &err) == PACT_EINVAL && bad == NULL, "NaN coefficient rejected");

@@ -200,6 +200,27 @@ int main(void)
         pact_poly_free(p);
     }
 
+    /* the two solvers (moments + Cholesky at floor >= 1e-4, Givens QR below)
+     * agree across the switch: the fit is continuous in the floor */
+    const int degs[2] = {20, 255};
+    for (int t = 0; t < 2; t++) {
+        pact_poly *q = NULL;
+        pact_fit_opts_default(&o);
+        o.floor = 1.00000001e-4;
+        CHECK_OK(pact_fit_lsq(PACT_GELU, a, b, degs[t], xs, ws, ns / 40, &o, &p, NULL, &err), &err);
+        o.floor = 0.99999999e-4;
+        CHECK_OK(pact_fit_lsq(PACT_GELU, a, b, degs[t], xs, ws, ns / 40, &o, &q, NULL, &err), &err);
+        double diff = 0.0, big = 0.0;
+        for (int k = 0; p && q && k <= degs[t]; k++) {
+            diff = fmax(diff, fabs(pact_poly_cheb(p)[k] - pact_poly_cheb(q)[k]));
+            big = fmax(big, fabs(pact_poly_cheb(q)[k]));
+        }
+        printf("lsq solvers at the switch, degree %d: max coefficient difference %.3g (max coefficient %.3g)\n", degs[t], diff, big);
+        CHECK(diff <= 1e-7 * big, "degree %d: moments vs QR solver differ by %.3g (max coef %.3g)",
+              degs[t], diff, big); n++;
+        pact_poly_free(p), pact_poly_free(q);
+    }
+
     /* a cubic is reproduced exactly by any weights */
     pact_fit_opts_default(&o);
     o.floor = 0.0;

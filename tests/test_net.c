@@ -79,7 +79,7 @@ int main(void)
     float *x = malloc(sizeof(float) * N_IMG * PACT_CIFAR_IMAGE_SIZE);
     CHECK_OK(pact_dataset_images_f32(ds, 0, N_IMG, x, &err), &err);
 
-    pact_net *net = load(model, 1, 0, PACT_RELU);
+    pact_net *net = load(model, 1, 64, PACT_RELU);
     if (!net)
         return pact_test_done("test_net", 1);
 
@@ -142,6 +142,16 @@ int main(void)
     CHECK(neg, "a layer's hook input had no negative value: not the pre-activation");
     n += 4;
 
+    /* the default slices (8 x threads images; results unchanged) */
+    pact_net *dflt = load(model, 2, 0, PACT_RELU);
+    recorder rd = {.fail_at = -1, .func = PACT_RELU};
+    if (dflt)
+        CHECK_OK(pact_net_forward(dflt, x, N_IMG, record_hook, &rd, out, &err), &err);
+    CHECK(same(ref, out, N_IMG * 10) && rd.calls == 38 && rd.batch[0] == 16 && rd.batch[19] == 4,
+          "default slices: %d calls, batches %d %d", rd.calls, rd.batch[0], rd.batch[19]);
+    pact_net_free(dflt);
+    n++;
+
     /* slices: max_batch 8 runs 20 images as 8 + 8 + 4, layer by layer */
     pact_net *sliced = load(model, 1, 8, PACT_RELU);
     recorder rs = {.fail_at = -1, .func = PACT_RELU};
@@ -166,7 +176,7 @@ int main(void)
 
     /* forward_to + forward_from == forward, bit for bit, also with a hook */
     const int layers[] = {0, 7, 8, 13, 18};
-    pact_net *threaded = load(model, 3, 0, PACT_RELU);
+    pact_net *threaded = load(model, 3, 64, PACT_RELU);
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         const int L = layers[i];
         size_t sz = pact_net_state_size(net, L);
@@ -200,7 +210,7 @@ int main(void)
 
     /* any number of threads: the same bits, with and without a hook */
     for (int t = 2; t <= 4; t++) {
-        pact_net *tn = load(model, t, 0, PACT_RELU);
+        pact_net *tn = load(model, t, 64, PACT_RELU);
         recorder a = {.fail_at = -1, .func = PACT_RELU};
         if (tn) {
             CHECK_OK(pact_net_forward(tn, x, N_IMG, NULL, NULL, out, &err), &err);
@@ -213,7 +223,7 @@ int main(void)
     }
 
     /* another activation in every layer: the hook learns it from act_funcs */
-    pact_net *g = load(model, 2, 0, PACT_GELU);
+    pact_net *g = load(model, 2, 64, PACT_GELU);
     if (g) {
         pact_model gm;
         pact_net_model(g, &gm);

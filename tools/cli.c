@@ -15,12 +15,17 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 {
     if (!cli_backend_root()) /* under MPI, rank 0 speaks for the job */
         return code;
+    char msg[1024];
     va_list ap;
-    fprintf(stderr, "polyact %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* arguments are quoted in messages: no control character may split the
+     * one line or reach the terminal */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    fprintf(stderr, "polyact %s: %s\n", cmd, msg);
     return code;
 }
 

@@ -1,4 +1,4 @@
-/* Flag handling shared by eval and calibrate: threads, normalisation, loading. */
+/* Flag handling shared by the network commands: threads, normalisation, loading. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_nn.h"
 #include "cli_backend.h"
@@ -18,8 +18,7 @@ int cli_threads(const char *cmd, const char *flag_value, int *threads)
     return CLI_OK;
 }
 
-/* "A,B,C" -> three finite numbers */
-static int parse_triple(const char *cmd, const char *flag, const char *s, double v[3])
+int cli_triple(const char *cmd, const char *flag, const char *s, double v[3])
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
@@ -54,12 +53,12 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
     double mean[3], std[3];
     long v;
     if (f->input_mean) {
-        if (parse_triple(cmd, "input-mean", f->input_mean, mean) != CLI_OK)
+        if (cli_triple(cmd, "input-mean", f->input_mean, mean) != CLI_OK)
             return CLI_USAGE;
         opts.input_mean = mean;
     }
     if (f->input_std) {
-        if (parse_triple(cmd, "input-std", f->input_std, std) != CLI_OK)
+        if (cli_triple(cmd, "input-std", f->input_std, std) != CLI_OK)
             return CLI_USAGE;
         for (int c = 0; c < 3; c++)
             if (!(std[c] > 0))
@@ -68,6 +67,11 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
     }
     if (f->act && pact_func_from_name(f->act, &opts.act, &err) != PACT_OK)
         return cli_error(cmd, CLI_USAGE, "--act: %s", err.message);
+    if (f->classes) {
+        if (cli_int(cmd, "classes", f->classes, 1, 1000000, &v) != CLI_OK)
+            return CLI_USAGE;
+        opts.n_classes = (int)v;
+    }
     pact_split split = default_split;
     if (f->split && pact_split_from_name(f->split, &split, &err) != PACT_OK)
         return cli_error(cmd, CLI_USAGE, "--split: %s", err.message);
@@ -83,7 +87,6 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
             return CLI_USAGE;
         *batch = (int)v;
     }
-    opts.max_batch = *batch;
     if (cli_threads(cmd, f->threads, threads) != CLI_OK)
         return CLI_USAGE;
     opts.threads = *threads;
@@ -94,6 +97,17 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
         *net = NULL;
         return cli_lib_error(cmd, &err, 0);
     }
+    return CLI_OK;
+}
+
+int cli_check_calib(const char *cmd, const char *path, const pact_calib *cal, const pact_net *net)
+{
+    const char *sha = pact_calib_model_sha256(cal);
+    if (sha[0] && strcmp(sha, pact_net_sha256(net)) != 0)
+        return cli_error(cmd, CLI_RUNTIME,
+                         "%s was calibrated on other weights (sha256 %.12s..., the model's is "
+                         "%.12s...)",
+                         path, sha, pact_net_sha256(net));
     return CLI_OK;
 }
 

@@ -7,7 +7,7 @@
 /* Flags common to network commands; strings as given on the command line. */
 typedef struct {
     const char *model, *data, *split, *images, *batch, *threads;
-    const char *input_mean, *input_std, *act;
+    const char *input_mean, *input_std, *act, *classes;
 } cli_net_flags;
 
 /* --threads T (NULL: the number of online processors) -> *threads; makes
@@ -15,12 +15,20 @@ typedef struct {
  * CLI_OK or CLI_USAGE. */
 int cli_threads(const char *cmd, const char *flag_value, int *threads);
 
+/* "A,B,C" -> three finite numbers for --FLAG; CLI_OK, or one line and CLI_USAGE. */
+int cli_triple(const char *cmd, const char *flag, const char *s, double v[3]);
+
 /* Parses the flags, loads the network and the data set; prints one line and
  * returns CLI_USAGE/CLI_RUNTIME on failure. `default_split` applies to a
  * directory when --split is absent. */
 int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split default_split,
                           pact_net **net, pact_dataset **ds, size_t *max_images, int *batch,
                           int *threads);
+
+/* A calibration read from `path` must be of the loaded weights (when it
+ * names any): prints one line naming the file and returns CLI_RUNTIME
+ * otherwise, CLI_OK when it matches. */
+int cli_check_calib(const char *cmd, const char *path, const pact_calib *cal, const pact_net *net);
 
 /* Progress callback: "\rpolyact CMD:  45% (done/total)" on stderr, newline at
  * the end; ctx is the command name. Install it only when cli_stderr_is_tty(). */

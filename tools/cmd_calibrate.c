@@ -8,13 +8,13 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: polyact calibrate --model M.safetensors --data FILE|DIR -o calib.json [options]\n"
+    "usage: polyact calibrate --model M.safetensors|M.onnx --data FILE|DIR -o calib.json [options]\n"
     "\n"
     "Measures the input of every activation layer over CIFAR-10 images: min, max,\n"
     "mean, std, quantiles and a histogram over [min, max], written as JSON\n"
     "(format polyact-calib, version 1; see README.md).\n"
     "\n"
-    "  --model M          CIFAR ResNet weights (.safetensors)\n"
+    "  --model M          CIFAR ResNet weights (.safetensors) or a CNN (.onnx)\n"
     "  --data FILE|DIR    CIFAR-10 binary file, or a directory of the official batches\n"
     "  --split train|test batches to read from a directory (default train)\n"
     "  --images N         calibrate on the first N images only\n"
@@ -26,7 +26,9 @@ static const char usage[] =
     "                     the node's processors divided by its processes)\n"
     "  --input-mean A,B,C override the model's input normalisation mean\n"
     "  --input-std A,B,C  override the model's input normalisation std\n"
-    "  --act F            use activation F in every layer (default relu)\n"
+    "  --act F            use activation F in every ReLU layer, e.g. gelu, silu\n"
+    "                     (default relu: the model's own activations)\n"
+    "  --classes K        check that the model has K outputs per image\n"
     "  --json             print a summary object on stdout\n"
     "  --shard I/N        job arrays without MPI: only chunks c with c mod N == I, as a\n"
     "                     partial-result file -o; in two passes (README \"Scale-out\"):\n"
@@ -131,6 +133,7 @@ int cmd_calibrate(int argc, char **argv)
         {"output", &output, NULL},           {"bins", &bins_s, NULL},
         {"chunk", &chunk_s, NULL},           {"threads", &f.threads, NULL},
         {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
+        {"classes", &f.classes, NULL},
         {"act", &f.act, NULL},               {"json", NULL, &json},
         {"shard", &shard_s, NULL},           {"pass", &pass_s, NULL},
         {"stats", &stats_s, NULL},           {NULL, NULL, NULL},

@@ -75,14 +75,14 @@ static int run_shard(const char *shard_s, const char *output, const pact_net *ne
 }
 
 static const char usage[] =
-    "usage: polyact eval --model M.safetensors --data FILE|DIR [--plan P | --uniform SPEC] [options]\n"
+    "usage: polyact eval --model M.safetensors|M.onnx --data FILE|DIR [--plan P | --uniform SPEC] [options]\n"
     "\n"
     "Top-1 accuracy of the network on CIFAR-10 images. With --plan or --uniform,\n"
     "every activation is replaced by a polynomial (a PANN) and the PANN is\n"
     "compared with the exact network: accuracy, agreement, logit differences, and\n"
     "per layer the inputs that fell outside the polynomial's interval.\n"
     "\n"
-    "  --model M          CIFAR ResNet weights (.safetensors)\n"
+    "  --model M          CIFAR ResNet weights (.safetensors) or a CNN (.onnx)\n"
     "  --data FILE|DIR    CIFAR-10 binary file, or a directory of the official batches\n"
     "  --split test|train batches to read from a directory (default test)\n"
     "  --plan P           plan.json (from polyact optimize, or written by the library)\n"
@@ -100,7 +100,9 @@ static const char usage[] =
     "                     the node's processors divided by its processes)\n"
     "  --input-mean A,B,C override the model's input normalisation mean\n"
     "  --input-std A,B,C  override the model's input normalisation std\n"
-    "  --act F            use activation F in every layer (default relu)\n"
+    "  --act F            use activation F in every ReLU layer, e.g. gelu, silu\n"
+    "                     (default relu: the model's own activations)\n"
+    "  --classes K        check that the model has K outputs per image\n"
     "  --json             one JSON object on stdout\n"
     "  --shard I/N        job arrays without MPI: only chunks c with c mod N == I\n"
     "                     (chunks of --batch images), written as a partial-result\n"
@@ -123,6 +125,7 @@ int cmd_eval(int argc, char **argv)
         {"split", &f.split, NULL},           {"images", &f.images, NULL},
         {"batch", &f.batch, NULL},           {"threads", &f.threads, NULL},
         {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
+        {"classes", &f.classes, NULL},
         {"act", &f.act, NULL},               {"plan", &plan_s, NULL},
         {"uniform", &uniform, NULL},         {"calib", &calib_s, NULL},
         {"fixed", &fixed_s, NULL},           {"noise", &noise_s, NULL},
@@ -167,11 +170,14 @@ int cmd_eval(int argc, char **argv)
     }
     pact_model model;
     pact_net_model(net, &model);
-    if (plan_s) {
-        if (cli_load_plan(plan_s, &plan, &err) != PACT_OK ||
-            pact_plan_check_model(plan, &model, pact_net_sha256(net), &err) != PACT_OK)
+    if (cal)
+        rc = cli_check_calib("eval", calib_s, cal, net);
+    if (rc == CLI_OK && plan_s) {
+        if (cli_load_plan(plan_s, &plan, &err) != PACT_OK)
             rc = cli_lib_error("eval", &err, 0);
-    } else if (uniform) {
+        else if (pact_plan_check_model(plan, &model, pact_net_sha256(net), &err) != PACT_OK)
+            rc = cli_error("eval", CLI_RUNTIME, "%s: %s", plan_s, err.message);
+    } else if (rc == CLI_OK && uniform) {
         if (pact_plan_uniform(uniform, &model, cal, pact_net_name(net), pact_net_sha256(net), &plan,
                               &err) != PACT_OK)
             rc = cli_lib_error("eval", &err, 1);

@@ -23,8 +23,8 @@ static const char usage[] =
     "  --method lsq       weighted least squares; --weights FILE: lines \"x w\" (samples\n"
     "                     of the input distribution, w >= 0; '#' comments); without it\n"
     "                     the weight is uniform on [A, B]. --floor P in [0, 1] mixes in\n"
-    "                     the Chebyshev measure (default 0.1). (calib.json:LAYER\n"
-    "                     weights come with the calibration reader.)\n"
+    "                     the Chebyshev measure (default 0.1). --weights\n"
+    "                     calib.json:LAYER weighs by that layer's calibrated histogram.\n"
     "  --method cheb      interpolation at Chebyshev first-kind nodes (OpenFHE, Orion)\n"
     "  --method composite composite minimax sign for ReLU precision 2^-K (K 4..14,\n"
     "                     published degrees); --range -B,B scales to [-B, B]\n"
@@ -56,11 +56,6 @@ static void json_array(const double *v, int n)
 /* Reads "x w" lines. Returns CLI_OK or prints one line and returns an exit code. */
 static int read_weights(const char *path, double **xs, double **ws, size_t *n)
 {
-    if (strstr(path, ".json"))
-        return cli_error("fit", CLI_USAGE,
-                         "--weights %s: calib.json weights are not supported yet (the calibration "
-                         "reader is pending); pass a file of \"x w\" lines",
-                         path);
     FILE *f = fopen(path, "r");
     if (!f)
         return cli_error("fit", CLI_RUNTIME, "--weights %s: %s", path, strerror(errno));
@@ -307,8 +302,28 @@ int cmd_fit(int argc, char **argv)
     }
     double *xs = NULL, *ws = NULL;
     size_t n = 0;
-    if (weights_s && (rc = read_weights(weights_s, &xs, &ws, &n)) != CLI_OK)
+    pact_calib *cal = NULL;
+    const pact_calib_layer *layer = NULL;
+    const char *colon = weights_s ? strstr(weights_s, ".json:") : NULL;
+    if (colon) { /* calib.json:LAYER */
+        char file[4096];
+        size_t len = (size_t)(colon - weights_s) + 5;
+        if (len >= sizeof file)
+            return cli_error("fit", CLI_USAGE, "--weights: path too long");
+        memcpy(file, weights_s, len);
+        file[len] = '\0';
+        if (pact_calib_load(file, &cal, &err) != PACT_OK)
+            return cli_lib_error("fit", &err, 0);
+        int li = pact_calib_find(cal, colon + 6);
+        if (li < 0) {
+            pact_calib_free(cal);
+            return cli_error("fit", CLI_USAGE, "--weights %s: no layer '%s' in %s", weights_s,
+                             colon + 6, file);
+        }
+        layer = pact_calib_layer_at(cal, li);
+    } else if (weights_s && (rc = read_weights(weights_s, &xs, &ws, &n)) != CLI_OK) {
         return rc;
+    }
 
     pact_poly *p = NULL;
     double max_err = NAN, argmax = NAN;
@@ -316,12 +331,15 @@ int cmd_fit(int argc, char **argv)
     const char *mname = method == METHOD_MINIMAX ? "minimax" : method == METHOD_LSQ ? "lsq" : "cheb";
     if (method == METHOD_MINIMAX)
         st = pact_fit_minimax(func, a, b, (int)degree, &fo, &p, NULL, &err);
+    else if (method == METHOD_LSQ && layer)
+        st = pact_fit_lsq_calib(layer, func, a, b, (int)degree, &fo, &p, NULL, &err);
     else if (method == METHOD_LSQ)
         st = pact_fit_lsq(func, a, b, (int)degree, xs, ws, n, &fo, &p, NULL, &err);
     else
         st = pact_fit_cheb(func, a, b, (int)degree, &fo, &p, NULL, &err);
     free(xs);
     free(ws);
+    pact_calib_free(cal);
     if (!p)
         return cli_lib_error("fit", &err, 1);
     pact_error e2;

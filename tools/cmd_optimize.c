@@ -8,15 +8,18 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: polyact optimize --model M.safetensors --data TRAIN -o plan.json [options]\n"
+    "usage: polyact optimize --model M.safetensors|M.onnx --data TRAIN -o plan.json [options]\n"
     "\n"
     "Finds, for every activation layer, the polynomial that makes encrypted\n"
     "inference cheapest under the HE cost model while the PANN loses at most\n"
     "--max-drop points of top-1 accuracy on the calibration (training) images.\n"
     "Prints the per-layer table, the estimated latency, and the speed-up over the\n"
-    "uniform alpha=13 composite baseline under the same cost profile.\n"
+    "uniform alpha=13 composite baseline under the same cost profile (for GELU\n"
+    "or SiLU networks: over uniform degree-63 polynomials). Models other than\n"
+    "CIFAR ResNets get a cost layout derived from their graph (approximate\n"
+    "costs: see pact_net_cost_layout in polyact.h).\n"
     "\n"
-    "  --model M          CIFAR ResNet weights (.safetensors)\n"
+    "  --model M          CIFAR ResNet weights (.safetensors) or a CNN (.onnx)\n"
     "  --data TRAIN       calibration images: CIFAR-10 file or directory (training split)\n"
     "  --split train|test batches to read from a directory (default train)\n"
     "  --calib C          calib.json of this model (default: calibrate on --data first)\n"
@@ -29,6 +32,11 @@ static const char usage[] =
     "  --impact-images N  images for measuring each candidate's impact (default 256)\n"
     "  --threads T        engine threads (default: all processors; under mpirun,\n"
     "                     the node's processors divided by its processes)\n"
+    "  --input-mean A,B,C override the model's input normalisation mean\n"
+    "  --input-std A,B,C  override the model's input normalisation std\n"
+    "  --act F            use activation F in every ReLU layer, e.g. gelu, silu\n"
+    "                     (the speed-up is then over uniform degree-63 polynomials)\n"
+    "  --classes K        check that the model has K outputs per image\n"
     "  -o, --output FILE  plan.json to write (atomically)\n"
     "  --shard I/N        job arrays without MPI: measure only the impact items i\n"
     "                     with i mod N == I (needs --calib) and write them to -o as a\n"
@@ -134,6 +142,7 @@ int cmd_optimize(int argc, char **argv)
         {"split", &f.split, NULL},          {"images", &f.images, NULL},
         {"batch", &f.batch, NULL},          {"threads", &f.threads, NULL},
         {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
+        {"classes", &f.classes, NULL},
         {"act", &f.act, NULL},              {"calib", &calib_s, NULL},
         {"max-drop", &drop_s, NULL},        {"degrees", &deg_s, NULL},
         {"floors", &floor_s, NULL},         {"margin", &margin_s, NULL},
@@ -199,14 +208,12 @@ int cmd_optimize(int argc, char **argv)
     pact_cost_layout *layout = NULL;
     pact_calib *cal = NULL;
     pact_plan *plan = NULL;
-    rc = cli_load_cost("optimize", cost_s, pact_net_name(net), &prof, &layout);
+    rc = cli_load_cost_net("optimize", cost_s, net, &prof, &layout);
     if (rc == CLI_OK && calib_s) {
         if (cli_load_calib(calib_s, &cal, &err) != PACT_OK)
             rc = cli_lib_error("optimize", &err, 0);
-        else if (pact_calib_model_sha256(cal)[0] &&
-                 strcmp(pact_calib_model_sha256(cal), pact_net_sha256(net)) != 0)
-            rc = cli_error("optimize", CLI_RUNTIME, "%s was calibrated on other weights (sha256 %.12s...)",
-                           calib_s, pact_calib_model_sha256(cal));
+        else
+            rc = cli_check_calib("optimize", calib_s, cal, net);
     } else if (rc == CLI_OK) {
         pact_calib_opts co = {0};
         co.max_images = max_images;

@@ -17,13 +17,16 @@ static const char usage[] =
     "and prints accuracy, agreement with the exact network and inputs outside the\n"
     "polynomials' intervals.\n"
     "\n"
-    "  --model M          CIFAR ResNet weights (.safetensors)\n"
+    "  --model M          CIFAR ResNet weights (.safetensors) or a CNN (.onnx)\n"
     "  --data TEST        test images (CIFAR-10 file or directory)\n"
     "  --calib C          calib.json from polyact calibrate on training images\n"
     "  --alphas A..B      range of alpha, within 4..14 (default 6..14)\n"
     "  --fixed F          evaluate in fixed point 2^-F instead of fp64\n"
     "  --images N         first N test images only\n"
     "  --threads T        engine threads (default 1)\n"
+    "  --input-mean A,B,C override the model's input normalisation mean\n"
+    "  --input-std A,B,C  override the model's input normalisation std\n"
+    "  --classes K        check that the model has K outputs per image\n"
     "  --json             one JSON object on stdout\n"
     "\n"
     "Exit 0 success, 1 runtime error, 2 usage error.\n";
@@ -69,7 +72,9 @@ int cmd_sweep(int argc, char **argv)
         {"model", &f.model, NULL},   {"data", &f.data, NULL},       {"split", &f.split, NULL},
         {"images", &f.images, NULL}, {"batch", &f.batch, NULL},     {"threads", &f.threads, NULL},
         {"calib", &calib_s, NULL},   {"alphas", &alphas_s, NULL},   {"fixed", &fixed_s, NULL},
-        {"json", NULL, &json},       {NULL, NULL, NULL},
+        {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
+        {"classes", &f.classes, NULL}, {"json", NULL, &json},
+        {NULL, NULL, NULL},
     };
     int rc = cli_parse("sweep", argc, argv, opts, NULL, 0, usage);
     if (rc != CLI_OK)
@@ -97,6 +102,7 @@ int cmd_sweep(int argc, char **argv)
     }
     pact_model model;
     pact_net_model(net, &model);
+    rc = cli_check_calib("sweep", calib_s, cal, net);
     pact_pann_eval_opts eo;
     pact_pann_eval_opts_default(&eo);
     eo.max_images = max_images;

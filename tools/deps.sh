@@ -3,7 +3,9 @@
 # or with sudo). Missing packages only: a machine that has them all is untouched.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
-      sollya python3 python3-numpy python3-torch valgrind openmpi-bin libopenmpi-dev)
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev openmpi-bin libopenmpi-dev
+      sollya python3 python3-numpy python3-torch valgrind
+      clang libclang-rt-14-dev)  # libFuzzer (tools/fuzz.sh)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

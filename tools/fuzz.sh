@@ -1,27 +1,37 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each on its
-# committed seed corpus for SECONDS (default 20) seconds. New inputs go to a
-# scratch copy of the corpus, so the committed seeds stay as they are.
-# Usage: tools/fuzz.sh [SECONDS] [TARGET...]
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for
+# SECONDS (default 20) seconds on its committed seeds and regression inputs
+# (tests/fuzz/corpus/<target>/, tests/fuzz/regressions/<target>/). New inputs
+# go to a scratch copy, so the committed files stay as they are. Any crash,
+# leak, sanitizer report, broken invariant or input slower than 10 s fails
+# the run; the input is kept as build-fuzz/<target>-crash-* (or -timeout-,
+# -leak-, -oom-): copy it to tests/fuzz/regressions/<target>/ once fixed.
+# Usage: tools/fuzz.sh [SECONDS] [TARGET...]   (FUZZ_BUILD: build folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}; shift || true
-command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (apt-get install clang)" >&2; exit 1; }
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOLYACT_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j "$(nproc)" >/dev/null
+build=${FUZZ_BUILD:-build-fuzz}
+command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOLYACT_FUZZ=ON >/dev/null
+cmake --build "$build" -j "$(nproc)" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 fi
 for t in "${targets[@]}"; do
-  corpus=tests/fuzz/corpus/${t#fuzz_}
+  t=fuzz_${t#fuzz_}
+  kind=${t#fuzz_}
   work=$(mktemp -d)
-  cp -r "$corpus"/. "$work"/ 2>/dev/null || true
+  cp -r tests/fuzz/corpus/"$kind"/. "$work"/ 2>/dev/null || true
+  cp -r tests/fuzz/regressions/"$kind"/. "$work"/ 2>/dev/null || true
   echo "== $t: ${secs}s on $(ls "$work" | wc -l) seeds" >&2
   status=0
-  ./build-fuzz/tests/fuzz/"$t" -max_total_time="$secs" -print_final_stats=1 \
-      -artifact_prefix=build-fuzz/"$t"- "$work" >build-fuzz/"$t".log 2>&1 || status=$?
-  grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' build-fuzz/"$t".log >&2 || true
+  # -close_fd_mask=3: the CLI target prints; libFuzzer and the sanitizers
+  # keep their own output
+  "$build"/tests/fuzz/"$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+      -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$build/$t-" "$work" \
+      >"$build/$t.log" 2>&1 || status=$?
+  grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|invariant' "$build/$t.log" >&2 || true
   rm -rf "$work"
-  [ "$status" -eq 0 ] || { echo "fuzz.sh: $t failed (artifact in build-fuzz/)" >&2; exit 1; }
+  [ "$status" -eq 0 ] || { echo "fuzz.sh: $t failed (log $build/$t.log, input in $build/)" >&2; exit 1; }
 done

@@ -37,6 +37,35 @@ int cli_load_cost(const char *cmd, const char *profile_path, const char *model_n
     return CLI_OK;
 }
 
+int cli_load_cost_net(const char *cmd, const char *profile_path, const pact_net *net,
+                      pact_cost_profile **profile, pact_cost_layout **layout)
+{
+    pact_error err;
+    *layout = NULL;
+    pact_status st = cli_load_profile(profile_path, profile, &err);
+    if (st != PACT_OK)
+        return cli_lib_error(cmd, &err, 0);
+    if (pact_net_cost_layout(net, *profile, layout, &err) != PACT_OK) {
+        pact_cost_profile_free(*profile);
+        *profile = NULL;
+        return cli_lib_error(cmd, &err, 0);
+    }
+    return CLI_OK;
+}
+
+static const char *baseline_of(const pact_plan *plan)
+{
+    const char *b = pact_plan_get_note(plan, "baseline");
+    if (b)
+        return b;
+    for (int i = 0; i < pact_plan_layer_count(plan); i++) {
+        pact_plan_layer l;
+        if (pact_plan_layer_get(plan, i, &l, NULL) == PACT_OK && l.func != PACT_RELU)
+            return "degree:63";
+    }
+    return "composite:alpha=13";
+}
+
 int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
                          const pact_cost_layout *layout, const pact_cost_profile *profile)
 {
@@ -69,13 +98,15 @@ int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
             walk->profile, walk->total_ms / 1000.0, walk->n_bootstraps, walk->bootstrap_ms / 1000.0,
             walk->activation_ms / 1000.0, walk->linear_ms / 1000.0);
     pact_cost_walk *base = NULL;
-    if (pact_cost_uniform(layout, profile, "composite:alpha=13", &base, &err) != PACT_OK) {
+    const char *spec = baseline_of(plan);
+    if (pact_cost_uniform(layout, profile, spec, &base, &err) != PACT_OK) {
         pact_cost_walk_free(walk);
         return cli_lib_error(cmd, &err, 0);
     }
-    fprintf(out, "baseline uniform alpha=13 composite (profile %s): %.1f s, %d bootstrappings -> "
+    fprintf(out, "baseline uniform %s (profile %s): %.1f s, %d bootstrappings -> "
                  "speed-up %.2fx\n",
-            base->profile, base->total_ms / 1000.0, base->n_bootstraps, base->total_ms / walk->total_ms);
+            spec, base->profile, base->total_ms / 1000.0, base->n_bootstraps,
+            base->total_ms / walk->total_ms);
     pact_cost_walk_free(base);
     double acc, bb;
     if (pact_plan_get_summary(plan, "calib_accuracy", &acc, NULL) == PACT_OK &&

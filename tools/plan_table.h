@@ -14,7 +14,15 @@ int cli_resnet_depth(const char *model_name);
 int cli_load_cost(const char *cmd, const char *profile_path, const char *model_name,
                   pact_cost_profile **profile, pact_cost_layout **layout);
 
-/* Prints the plan's per-layer table and totals under `profile` to out. */
+/* Loads the cost profile (path NULL: the default) and the layout of `net`
+ * derived from its graph (pact_net_cost_layout). Prints one line and returns
+ * CLI_RUNTIME/CLI_USAGE on failure. */
+int cli_load_cost_net(const char *cmd, const char *profile_path, const pact_net *net,
+                      pact_cost_profile **profile, pact_cost_layout **layout);
+
+/* Prints the plan's per-layer table and totals under `profile` to out, and
+ * the speed-up over the plan's baseline (its note "baseline"; else
+ * composite:alpha=13 for ReLU networks, degree:63 for others). */
 int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
                          const pact_cost_layout *layout, const pact_cost_profile *profile);
 

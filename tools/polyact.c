@@ -54,7 +54,12 @@ static int run(int argc, char **argv)
             int rc = commands[i].run(argc - 1, argv + 1);
             return rc == CLI_HELP ? CLI_OK : rc;
         }
-    fprintf(stderr, "polyact: unknown command '%s' (see polyact --help)\n", argv[1]);
+    char name[64]; /* quoted: no control character may split the line */
+    snprintf(name, sizeof name, "%s", argv[1]);
+    for (char *c = name; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    fprintf(stderr, "polyact: unknown command '%s' (see polyact --help)\n", name);
     return CLI_USAGE;
 }
 

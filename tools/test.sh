@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs missing Debian packages, builds
-# with -Werror and runs every test, then does the same under ASan+UBSan.
+# with -Werror and runs every test, then does the same under ASan+UBSan, then
+# runs each fuzz target for a short while (tools/fuzz.sh).
 # POLYACT_DATA points at models/ and data/ (default: ../shared beside the checkout).
 # The mpirun tests (label mpi) run in the release build only; as root (CI),
 # mpirun needs OMPI_ALLOW_RUN_AS_ROOT, which the tests set themselves.
@@ -22,3 +23,6 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPOLYACT_WERROR=ON -DPOLYACT_
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -LE 'bench|slow|mpi' -j "$jobs")
+
+echo "== fuzz smoke: every libFuzzer target ${POLYACT_FUZZ_SECONDS:-20} s under ASan+UBSan"
+bash tools/fuzz.sh "${POLYACT_FUZZ_SECONDS:-20}"

@@ -1,21 +1,18 @@
 /* calib.json: the calibration file (format "polyact-calib", version 1).
  * Writing is atomic (temporary file + rename); reading checks every field. */
-#define _POSIX_C_SOURCE 200809L
 #include "../internal.h"
 #include "../pann/calib_internal.h"
+#include "file_util.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define CALIB_FORMAT "polyact-calib"
 #define CALIB_VERSION 1
-#define CALIB_MAX_FILE (1024L * 1024 * 1024)
+#define CALIB_MAX_FILE ((size_t)1 << 30)
 #define CALIB_MAX_LAYERS 100000
 #define CALIB_MAX_NAME 256
 
@@ -132,40 +129,10 @@ pact_status pact_calib_save(const pact_calib *c, const char *path, pact_error *e
     cJSON_Delete(root);
     if (!text)
         return pact_fail(err, PACT_ENOMEM, "%s: out of memory writing the calibration", path);
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 8);
-    if (!tmp) {
-        free(text);
-        return pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".XXXXXX", 8);
-    /* same folder as the target, so that rename() replaces it in one step */
-    int fd = mkstemp(tmp);
-    pact_status st = PACT_OK;
-    if (fd < 0) {
-        st = pact_fail(err, PACT_EIO, "%s: cannot create a temporary file: %s", path,
-                       strerror(errno));
-    } else {
-        FILE *f = fdopen(fd, "w");
-        if (!f) {
-            close(fd);
-            st = pact_fail(err, PACT_EIO, "%s: %s", path, strerror(errno));
-        } else {
-            int bad = fputs(text, f) < 0 || fputc('\n', f) == EOF;
-            bad |= fflush(f) != 0;
-            bad |= fsync(fileno(f)) != 0 && errno != EINVAL;
-            bad |= fclose(f) != 0;
-            if (bad)
-                st = pact_fail(err, PACT_EIO, "%s: write failed: %s", path, strerror(errno));
-            /* mkstemp makes 0600; a calibration is not secret */
-            else if (chmod(tmp, 0644) != 0 || rename(tmp, path) != 0)
-                st = pact_fail(err, PACT_EIO, "%s: cannot replace: %s", path, strerror(errno));
-        }
-        if (st != PACT_OK)
-            remove(tmp);
-    }
-    free(tmp);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* replaces the terminator: the file ends with a newline */
+    /* a temporary file beside the target, renamed over it in one step */
+    pact_status st = pact_write_file_atomic(path, text, len + 1, err);
     free(text);
     return st;
 }
@@ -175,6 +142,7 @@ pact_status pact_calib_save(const pact_calib *c, const char *path, pact_error *e
 typedef struct {
     const char *path;
     pact_error *err;
+    size_t file_size;
 } reader;
 
 static pact_status bad(const reader *r, const char *field, const char *what)
@@ -316,8 +284,10 @@ static pact_status from_json(const reader *r, const cJSON *root, pact_calib **ou
     int n_layers = cJSON_IsArray(layers) ? cJSON_GetArraySize(layers) : -1;
     if (n_layers < 1 || n_layers > CALIB_MAX_LAYERS)
         return bad(r, "layers", "missing, empty or not an array");
-    if ((uint64_t)n_layers * bins > (uint64_t)1 << 28)
-        return bad(r, "layers", "layers x bins is too large");
+    /* every count takes at least two bytes ("0,"): refuse before allocating
+     * what a short file only claims */
+    if ((uint64_t)n_layers * bins > r->file_size / 2)
+        return bad(r, "bins", "layers x bins is more than the file holds");
     pact_calib *c = pact_calib_alloc(n_layers, (int)bins, n_levels, levels);
     if (!c)
         return pact_fail(r->err, PACT_ENOMEM, "%s: out of memory", r->path);
@@ -339,14 +309,16 @@ static pact_status from_json(const reader *r, const cJSON *root, pact_calib **ou
     return PACT_OK;
 }
 
-pact_status pact_calib_parse(const char *text, size_t size, const char *name, pact_calib **out,
-                             pact_error *err)
+pact_status pact_calib_parse(const char *text, size_t size, const char *name,
+                             pact_calib **out, pact_error *err)
 {
     *out = NULL;
-    reader r = {name ? name : "calibration", err};
+    if (!name)
+        name = "calibration";
+    reader r = {name, err, size};
     cJSON *root = cJSON_ParseWithLength(text, size);
     if (!root)
-        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON", r.path);
+        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON", name);
     pact_status st = from_json(&r, root, out);
     cJSON_Delete(root);
     return st;
@@ -355,28 +327,11 @@ pact_status pact_calib_parse(const char *text, size_t size, const char *name, pa
 pact_status pact_calib_load(const char *path, pact_calib **out, pact_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > CALIB_MAX_FILE) {
-        fclose(f);
-        return pact_fail(err, PACT_EIO, "%s: not a regular file of at most 1 GiB", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    char *text = malloc(size + 1);
-    if (!text) {
-        fclose(f);
-        return pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(text, 1, size, f);
-    fclose(f);
-    if (got != size) {
-        free(text);
-        return pact_fail(err, PACT_EIO, "%s: read %zu of %zu bytes", path, got, size);
-    }
-    text[size] = '\0';
-    pact_status st = pact_calib_parse(text, size, path, out, err);
+    char *text;
+    size_t size;
+    pact_status st = pact_read_file(path, CALIB_MAX_FILE, &text, &size, err);
+    if (st == PACT_OK)
+        st = pact_calib_parse(text, size, path, out, err);
     free(text);
     return st;
 }

@@ -2,6 +2,7 @@
  * official batch files. */
 #define _POSIX_C_SOURCE 200809L
 #include "../internal.h"
+#include "cifar.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -58,39 +59,21 @@ pact_status pact_dataset_images_f32(const pact_dataset *ds, size_t first, size_t
     return PACT_OK;
 }
 
+/* Every record's label byte must name one of the ten classes. */
+static pact_status check_labels(const char *name, const unsigned char *records, size_t n,
+                                pact_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (records[i * PACT_CIFAR_RECORD_SIZE] >= PACT_CIFAR_CLASSES)
+            return pact_fail(err, PACT_EFORMAT, "%s: record %zu: label %u is outside 0..9",
+                             name, i, records[i * PACT_CIFAR_RECORD_SIZE]);
+    return PACT_OK;
+}
+
 const unsigned char *pact_dataset_records(const pact_dataset *ds, size_t *size)
 {
     *size = ds->count * PACT_CIFAR_RECORD_SIZE;
     return ds->records;
-}
-
-pact_status pact_dataset_from_records(const void *records, size_t size, const char *name,
-                                      pact_dataset **out, pact_error *err)
-{
-    *out = NULL;
-    if (!name)
-        name = "(memory)";
-    if (size == 0 || size % PACT_CIFAR_RECORD_SIZE != 0 || !records)
-        return pact_fail(err, PACT_EFORMAT,
-                         "%s: %zu bytes is not a positive multiple of the %d-byte CIFAR-10 record",
-                         name, size, PACT_CIFAR_RECORD_SIZE);
-    const unsigned char *r = records;
-    size_t n = size / PACT_CIFAR_RECORD_SIZE;
-    for (size_t i = 0; i < n; i++)
-        if (r[i * PACT_CIFAR_RECORD_SIZE] >= PACT_CIFAR_CLASSES)
-            return pact_fail(err, PACT_EFORMAT, "%s: record %zu: label %u is outside 0..9", name,
-                             i, r[i * PACT_CIFAR_RECORD_SIZE]);
-    pact_dataset *ds = calloc(1, sizeof *ds);
-    if (ds)
-        ds->records = malloc(size);
-    if (!ds || !ds->records) {
-        pact_dataset_free(ds);
-        return pact_fail(err, PACT_ENOMEM, "%s: out of memory for %zu images", name, n);
-    }
-    memcpy(ds->records, records, size);
-    ds->count = n;
-    *out = ds;
-    return PACT_OK;
 }
 
 /* Appends up to `want` records of `path` to ds (capacity already reserved). */
@@ -131,18 +114,55 @@ static pact_status read_batch_file(const char *path, size_t want, pact_dataset *
     fclose(fp);
     if (got != n)
         return pact_fail(err, PACT_EIO, "%s: read %zu of %zu records", path, got, n);
-    for (size_t i = 0; i < n; i++)
-        if (dst[i * PACT_CIFAR_RECORD_SIZE] >= PACT_CIFAR_CLASSES)
-            return pact_fail(err, PACT_EFORMAT, "%s: record %zu: label %u is outside 0..9",
-                             path, i, dst[i * PACT_CIFAR_RECORD_SIZE]);
-    ds->count += n;
+    pact_status st = check_labels(path, dst, n, err);
+    if (st == PACT_OK)
+        ds->count += n;
+    return st;
+}
+
+pact_status pact_cifar_parse(const unsigned char *bytes, size_t size, const char *name,
+                             size_t max_images, pact_dataset **out, pact_error *err)
+{
+    *out = NULL;
+    if (size == 0 || size % PACT_CIFAR_RECORD_SIZE != 0)
+        return pact_fail(err, PACT_EFORMAT,
+                         "%s: %zu bytes is not a positive multiple of the %d-byte CIFAR-10 "
+                         "record",
+                         name, size, PACT_CIFAR_RECORD_SIZE);
+    size_t n = size / PACT_CIFAR_RECORD_SIZE;
+    if (max_images && n > max_images)
+        n = max_images;
+    pact_status st = check_labels(name, bytes, n, err);
+    if (st != PACT_OK)
+        return st;
+    pact_dataset *ds = calloc(1, sizeof *ds);
+    if (ds)
+        ds->records = malloc(n * PACT_CIFAR_RECORD_SIZE);
+    if (!ds || !ds->records) {
+        pact_dataset_free(ds);
+        return pact_fail(err, PACT_ENOMEM, "%s: out of memory for %zu images", name, n);
+    }
+    memcpy(ds->records, bytes, n * PACT_CIFAR_RECORD_SIZE);
+    ds->count = n;
+    *out = ds;
     return PACT_OK;
+}
+
+pact_status pact_dataset_from_records(const void *records, size_t size, const char *name,
+                                      pact_dataset **out, pact_error *err)
+{
+    *out = NULL;
+    if (!records && size)
+        return pact_fail(err, PACT_EINVAL, "%s: no records", name ? name : "(memory)");
+    return pact_cifar_parse(records, size, name ? name : "(memory)", 0, out, err);
 }
 
 pact_status pact_cifar_load(const char *path, pact_split split, size_t max_images,
                             pact_dataset **out, pact_error *err)
 {
     *out = NULL;
+    if (split != PACT_SPLIT_TEST && split != PACT_SPLIT_TRAIN)
+        return pact_fail(err, PACT_EINVAL, "split %d is neither test nor train", (int)split);
     struct stat sb;
     if (stat(path, &sb) != 0)
         return pact_fail(err, PACT_EIO, "%s: %s", path, strerror(errno));

@@ -16,6 +16,14 @@ pact_status pact_read_file(const char *path, size_t max_size, char **data, size_
     FILE *f = fopen(path, "rb");
     if (!f)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* files and pipes; not a directory, nor a device that never ends (/dev/zero) */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !(S_ISREG(sb.st_mode) || S_ISFIFO(sb.st_mode))) {
+        int dir = S_ISDIR(sb.st_mode);
+        fclose(f);
+        return pact_fail(err, PACT_EIO, "%s: %s", path,
+                         dir ? "is a directory, not a file" : "not a regular file or pipe");
+    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {

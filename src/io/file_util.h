@@ -4,9 +4,10 @@
 
 #include "../internal.h"
 
-/* Reads all of `path` (at most max_size bytes) into a new NUL-terminated
- * buffer. out *data (free with free()), *size. PACT_EIO / PACT_EFORMAT (too
- * large), with the file named in the message. */
+/* Reads all of `path` (at most max_size bytes; a regular file or a pipe)
+ * into a new NUL-terminated buffer. out *data (free with free()), *size.
+ * PACT_EIO (cannot open, a directory or device) / PACT_EFORMAT (too large),
+ * with the file named in the message. */
 pact_status pact_read_file(const char *path, size_t max_size, char **data, size_t *size,
                            pact_error *err);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Headers larger than this are refused (the reference implementation uses 100 MB). */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
@@ -76,6 +77,14 @@ static pact_status read_file(const char *path, unsigned char **bytes, size_t *si
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* a regular file only: a device or pipe (/dev/zero) could be read forever */
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int dir = S_ISDIR(sb.st_mode);
+        fclose(fp);
+        return pact_fail(err, PACT_EIO, "%s: %s, not a model file", path,
+                         dir ? "is a directory" : "not a regular file");
+    }
     size_t cap = 1 << 20, n = 0;
     unsigned char *buf = malloc(cap);
     if (!buf) {
@@ -345,7 +354,10 @@ static pact_status parse_header(pact_st_file *f, pact_error *err)
     return st;
 }
 
-pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
+/* A new file object named `path`, its bytes read from the file (bytes NULL)
+ * or copied from `bytes`, then validated. */
+static pact_status open_bytes(const char *path, const unsigned char *bytes, size_t size,
+                              pact_st_file **file, pact_error *err)
 {
     *file = NULL;
     pact_st_file *f = calloc(1, sizeof *f);
@@ -353,7 +365,17 @@ pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
         free(f);
         return pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
     }
-    pact_status st = read_file(path, &f->bytes, &f->size, err);
+    pact_status st = PACT_OK;
+    if (!bytes) {
+        st = read_file(path, &f->bytes, &f->size, err);
+    } else {
+        f->bytes = malloc(size ? size : 1);
+        if (!f->bytes)
+            st = pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
+        else if (size)
+            memcpy(f->bytes, bytes, size);
+        f->size = size;
+    }
     if (st == PACT_OK)
         st = parse_header(f, err);
     if (st != PACT_OK) {
@@ -364,32 +386,18 @@ pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
     return PACT_OK;
 }
 
-pact_status pact_st_open_memory(const void *bytes, size_t size, const char *name,
-                                pact_st_file **file, pact_error *err)
+pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err)
 {
-    *file = NULL;
-    if (!name)
-        name = "(memory)";
-    pact_st_file *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = dup_string(name))) {
-        free(f);
-        return pact_fail(err, PACT_ENOMEM, "%s: out of memory", name);
-    }
-    f->bytes = malloc(size ? size : 1);
-    if (!f->bytes) {
-        pact_st_close(f);
-        return pact_fail(err, PACT_ENOMEM, "%s: out of memory for %zu bytes", name, size);
-    }
-    if (size)
-        memcpy(f->bytes, bytes, size);
-    f->size = size;
-    pact_status st = parse_header(f, err);
-    if (st != PACT_OK) {
-        pact_st_close(f);
-        return st;
-    }
-    *file = f;
-    return PACT_OK;
+    return open_bytes(path, NULL, 0, file, err);
+}
+
+pact_status pact_st_parse(const unsigned char *bytes, size_t size, const char *name,
+                          pact_st_file **file, pact_error *err)
+{
+    if (!bytes && size)
+        return pact_fail(err, PACT_EINVAL, "%s: no bytes", name);
+    static const unsigned char none[1] = {0};
+    return open_bytes(name, bytes ? bytes : none, size, file, err);
 }
 
 const char *pact_st_path(const pact_st_file *f) { return f->path; }

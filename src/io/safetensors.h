@@ -36,10 +36,11 @@ typedef struct pact_st_file pact_st_file;
 /* Reads and validates `path`. out *file: free with pact_st_close.
  * PACT_EIO (cannot read), PACT_EFORMAT (anything malformed), PACT_ENOMEM. */
 pact_status pact_st_open(const char *path, pact_st_file **file, pact_error *err);
-/* The same from `size` bytes already in memory (copied); `name` labels
- * messages (NULL: "(memory)"). */
-pact_status pact_st_open_memory(const void *bytes, size_t size, const char *name,
-                                pact_st_file **file, pact_error *err);
+/* Same validation of `size` bytes already in memory (copied); `name` stands
+ * for the path in messages and pact_st_path. What pact_st_open does after
+ * reading the file; fuzzed directly. */
+pact_status pact_st_parse(const unsigned char *bytes, size_t size, const char *name,
+                          pact_st_file **file, pact_error *err);
 void pact_st_close(pact_st_file *file);
 
 const char *pact_st_path(const pact_st_file *file);

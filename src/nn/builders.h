@@ -11,4 +11,7 @@
 pact_status pact_resnet_build(const pact_st_file *f, const pact_net_opts *opts, pact_graph *g,
                               char *name, size_t name_size, pact_error *err);
 
+/* "A,B,C" -> three finite numbers; 1 on success (resnet.c). */
+int pact_parse_triple(const char *s, double v[3]);
+
 #endif

@@ -128,6 +128,37 @@ static void im2col(const pact_op *op, const float *in, int g, float *col)
 
 static float relu(float x) { return x > 0.0f ? x : 0.0f; }
 
+/* As in winograd.c: an AVX2 version besides the default one on x86-64. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(PACT_NO_VECTOR_CLONES)
+#define PACT_FINISH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PACT_FINISH_CLONES
+#endif
+
+/* o = conv + bias + r (r may be NULL), then ReLU when relu: one pass. */
+PACT_FINISH_CLONES
+static void add_bias_res(const float *restrict conv, float bias, const float *restrict r,
+                         float *restrict o, size_t n, int relu)
+{
+    if (r && relu)
+        for (size_t p = 0; p < n; p++) {
+            float v = (conv[p] + bias) + r[p];
+            o[p] = v > 0.0f ? v : 0.0f;
+        }
+    else if (r)
+        for (size_t p = 0; p < n; p++)
+            o[p] = (conv[p] + bias) + r[p];
+    else if (relu)
+        for (size_t p = 0; p < n; p++) {
+            float v = conv[p] + bias;
+            o[p] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (size_t p = 0; p < n; p++)
+            o[p] = conv[p] + bias;
+}
+
 void pact_conv_finish_plane(const pact_op *op, const float *conv, float *o, const float *res,
                             int b, int c, int apply_act, pact_func act)
 {
@@ -137,30 +168,40 @@ void pact_conv_finish_plane(const pact_op *op, const float *conv, float *o, cons
     const int wo = op->out_shape.w, ho = op->out_shape.h, wr = op->res_shape.w;
     const size_t res_plane = (size_t)op->res_shape.h * wr;
     const float bias = op->bias[c];
+    const int relu = apply_act && act == PACT_RELU;
+    /* conv may be o itself: copy through a row buffer only where rows differ */
     if (op->res < 0 || (op->res_kind == PACT_SHORTCUT_SUBSAMPLE_PAD &&
                         (c < padc || c >= padc + c_res))) {
-        for (size_t p = 0; p < hw; p++)
-            o[p] = conv[p] + bias;
+        if (conv == o) {
+            for (size_t p = 0; p < hw; p++) {
+                float v = o[p] + bias;
+                o[p] = relu && v < 0.0f ? 0.0f : v;
+            }
+        } else {
+            add_bias_res(conv, bias, NULL, o, hw, relu);
+        }
+    } else if (op->res_kind == PACT_SHORTCUT_IDENTITY && conv != o) {
+        add_bias_res(conv, bias, res + ((size_t)b * c_out + c) * hw, o, hw, relu);
     } else if (op->res_kind == PACT_SHORTCUT_IDENTITY) {
         const float *r = res + ((size_t)b * c_out + c) * hw;
-        for (size_t p = 0; p < hw; p++)
-            o[p] = (conv[p] + bias) + r[p];
+        for (size_t p = 0; p < hw; p++) {
+            float v = (o[p] + bias) + r[p];
+            o[p] = relu && v < 0.0f ? 0.0f : v;
+        }
     } else {
         const float *r = res + ((size_t)b * c_res + (c - padc)) * res_plane;
         for (int y = 0; y < ho; y++) {
             const float *rr = r + (size_t)2 * y * wr;
             const float *cr = conv + (size_t)y * wo;
             float *orow = o + (size_t)y * wo;
-            for (int x = 0; x < wo; x++)
-                orow[x] = (cr[x] + bias) + rr[2 * x];
+            for (int x = 0; x < wo; x++) {
+                float v = (cr[x] + bias) + rr[2 * x];
+                orow[x] = relu && v < 0.0f ? 0.0f : v;
+            }
         }
     }
-    if (apply_act && act == PACT_RELU) {
-        for (size_t p = 0; p < hw; p++)
-            o[p] = relu(o[p]);
-    } else if (apply_act) {
+    if (apply_act && !relu)
         pact_act_apply(act, o, hw);
-    }
 }
 
 /* Benchmarks on a busy machine may build with the thread's CPU clock instead. */

@@ -31,7 +31,8 @@ static size_t shape_floats(pact_shape s) { return (size_t)s.c * s.h * s.w; }
 
 static int reads(const pact_op *op, int buf)
 {
-    return (op->kind != PACT_OP_NORMALIZE && op->in == buf) || (op->kind == PACT_OP_CONV && op->res == buf);
+    return (op->kind != PACT_OP_NORMALIZE && op->in == buf) ||
+           (pact_op_reads_res(op) && op->res == buf);
 }
 
 /* Per-image floats of what buffer `buf` holds when op `op` starts: the output of
@@ -85,7 +86,11 @@ pact_status pact_graph_finish(pact_graph *g, pact_error *err)
         int bad = op->out < 0 || op->out >= g->n_bufs ||
                   (op->kind != PACT_OP_NORMALIZE && (op->in < 0 || op->in >= g->n_bufs)) ||
                   (op->kind == PACT_OP_CONV && op->res >= g->n_bufs) ||
-                  shape_floats(op->out_shape) > g->buf_floats[op->out];
+                  ((op->kind == PACT_OP_ADD || op->kind == PACT_OP_CONCAT) &&
+                   (op->res < 0 || op->res >= g->n_bufs)) ||
+                  shape_floats(op->out_shape) > g->buf_floats[op->out] ||
+                  (i == g->n_ops - 1 && (op->kind == PACT_OP_ACT ||
+                                         shape_floats(op->out_shape) != (size_t)g->n_classes));
         if (op->kind == PACT_OP_ACT) {
             bad = bad || op->layer < 0 || op->layer >= g->n_act || g->act_op[op->layer] >= 0;
             if (!bad)
@@ -156,10 +161,12 @@ static void linear(const pact_op *op, const float *in, float *out, int batch)
         }
 }
 
-static pact_status run_act(const pact_graph *g, const pact_op *op, float *x, int nb,
-                           const pact_graph_io *io, pact_error *err)
+static pact_status run_act(const pact_graph *g, const pact_op *op, const float *in, float *x,
+                           int nb, const pact_graph_io *io, pact_error *err)
 {
     const int channels = op->in_shape.c, spatial = op->in_shape.h * op->in_shape.w;
+    if (in != x)
+        memcpy(x, in, sizeof(float) * (size_t)nb * channels * spatial);
     if (!io->hook) {
         pact_act_apply(g->act_funcs[op->layer], x, (size_t)nb * channels * spatial);
         return PACT_OK;
@@ -186,9 +193,24 @@ typedef struct {
 /* Per-image floats of the tensor an op reads from buffer `buf` (its in, or res). */
 static size_t img_floats(pact_shape s) { return shape_floats(s); }
 
+static void run_ops_group(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt,
+                          float *work);
+
 /* Runs ops [i0, i1) on images [bs, bs + cnt) of the slice starting at image
- * b0 of the call (none of them a hooked activation). */
+ * b0 of the call (none of them a hooked activation), PACT_GROUP_ALIGN images
+ * at a time through all the ops: a group's activations stay in the core's
+ * cache from one op to the next (the groups are those of the convolutions, so
+ * results are unchanged). */
 static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, float *work)
+{
+    for (int s = bs; s < bs + cnt; s += PACT_GROUP_ALIGN) {
+        int c = bs + cnt - s < PACT_GROUP_ALIGN ? bs + cnt - s : PACT_GROUP_ALIGN;
+        run_ops_group(rc, i0, i1, b0, s, c, work);
+    }
+}
+
+static void run_ops_group(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt,
+                          float *work)
 {
     const pact_graph *g = rc->g;
     const pact_graph_io *io = rc->io;
@@ -196,7 +218,10 @@ static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, 
     for (int i = i0; i < i1; i++) {
         const pact_op *op = &g->ops[i];
         double t0 = profile && op->kind != PACT_OP_CONV ? pact_seconds() : 0.0;
-        float *out = rc->ws + rc->offset[op->out] + (size_t)bs * img_floats(op->out_shape);
+        /* the last op writes the logits */
+        float *out = i == g->n_ops - 1
+                         ? io->logits + (size_t)(b0 + bs) * g->n_classes
+                         : rc->ws + rc->offset[op->out] + (size_t)bs * img_floats(op->out_shape);
         const float *in =
             op->kind == PACT_OP_NORMALIZE
                 ? io->input + (size_t)(b0 + bs) * g->input_size
@@ -208,7 +233,8 @@ static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, 
         case PACT_OP_CONV: {
             /* without a hook the activation that follows is fused in */
             const pact_op *next = i + 1 < i1 ? &g->ops[i + 1] : NULL;
-            int fuse = !io->hook && next && next->kind == PACT_OP_ACT && next->in == op->out;
+            int fuse = !io->hook && next && next->kind == PACT_OP_ACT && next->in == op->out &&
+                       next->out == op->out;
             const float *res = op->res >= 0 ? rc->ws + rc->offset[op->res] +
                                                   (size_t)bs * img_floats(op->res_shape)
                                             : NULL;
@@ -219,6 +245,8 @@ static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, 
             break;
         }
         case PACT_OP_ACT: /* only reached without a hook */
+            if (out != in)
+                memcpy(out, in, sizeof(float) * (size_t)cnt * img_floats(op->in_shape));
             pact_act_apply(g->act_funcs[op->layer], out,
                            (size_t)cnt * img_floats(op->in_shape));
             break;
@@ -226,10 +254,15 @@ static void run_ops(const run_ctx *rc, int i0, int i1, int b0, int bs, int cnt, 
             global_avg_pool(op, in, out, cnt);
             break;
         case PACT_OP_LINEAR:
-            linear(op, in,
-                   i == g->n_ops - 1 ? io->logits + (size_t)(b0 + bs) * g->n_classes : out,
-                   cnt);
+            linear(op, in, out, cnt);
             break;
+        default: {
+            const float *res = pact_op_reads_res(op) ? rc->ws + rc->offset[op->res] +
+                                                           (size_t)bs * img_floats(op->res_shape)
+                                                     : NULL;
+            pact_ops_run(op, in, res, out, cnt);
+            break;
+        }
         }
         if (profile && op->kind != PACT_OP_CONV)
             profile[op->kind == PACT_OP_ACT ? PACT_PROF_ACT : PACT_PROF_OTHER] +=
@@ -451,7 +484,8 @@ pact_status pact_graph_run(const pact_graph *g, int first, int last, int batch, 
             if (i1 < last && io->hook && g->ops[i1].kind == PACT_OP_ACT) {
                 const pact_op *op = &g->ops[i1];
                 double t0 = io->profile ? pact_seconds() : 0.0;
-                st = run_act(g, op, rc.ws + rc.offset[op->in], nb, io, err);
+                st = run_act(g, op, rc.ws + rc.offset[op->in], rc.ws + rc.offset[op->out], nb,
+                             io, err);
                 if (io->profile)
                     io->profile[PACT_PROF_ACT] += pact_seconds() - t0;
                 i1++;

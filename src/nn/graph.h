@@ -6,12 +6,26 @@
 
 #include "polyact.h"
 
+/* The graph's last op writes the logits (any kind but ACT). */
 typedef enum {
     PACT_OP_NORMALIZE, /* out = (input - mean[c]) / std[c]; reads the caller's input */
     PACT_OP_CONV,      /* out = conv(in) + bias (+ shortcut(res)), batch norm folded in */
-    PACT_OP_ACT,       /* in place: activation layer `layer` (the hook's place) */
+    PACT_OP_ACT,       /* activation layer `layer` (the hook's place): in place, or
+                          in copied to out first when they differ */
     PACT_OP_GAP,       /* out[c] = mean over the spatial positions of in[c] */
-    PACT_OP_LINEAR     /* out = weight x in + bias; the graph's last op writes logits */
+    PACT_OP_LINEAR,    /* out = weight x in + bias */
+    /* ops of imported graphs (ops.c) */
+    PACT_OP_ADD,       /* out = in + res, same shape */
+    PACT_OP_AFFINE,    /* out[c] = in[c] * weight[c] + bias[c] (a batch norm, a
+                          constant scale or shift) */
+    PACT_OP_MAXPOOL,   /* kh x kw window, strides sh, sw, padding pad_top/pad_left
+                          (the output shape implies the rest); padding never wins */
+    PACT_OP_AVGPOOL,   /* same window; divides by the window's positions inside
+                          the input, or by kh * kw when count_pad */
+    PACT_OP_PAD,       /* out = `value` everywhere, in placed at offset begin[c,h,w] */
+    PACT_OP_SLICE,     /* out[c][y][x] = in[begin + c step][..][..] per axis c, h, w */
+    PACT_OP_CONCAT,    /* channels: out = in's channels then res's (same h, w) */
+    PACT_OP_COPY       /* out = in */
 } pact_op_kind;
 
 typedef enum {
@@ -42,12 +56,19 @@ typedef struct {
     int ksize, stride, pad;
     float *weight;           /* CONV [c_out][c_in * k * k]; LINEAR [c_out][c_in] */
     float *bias;             /* [c_out] */
-    float *wino;             /* CONV by Winograd: [16][c_out][c_in] transformed weights */
+    float *wino;             /* CONV by Winograd F(m x m, 3x3): [(m+2)^2][c_out][c_in] */
+    int wino_m;              /* its output tile size m (2 or 4), 0 otherwise */
     int res;                 /* buffer added to the output, -1 for none */
     pact_shortcut res_kind;
     pact_shape res_shape;
     /* ACT */
     int layer;
+    /* MAXPOOL, AVGPOOL */
+    int kh, kw, sh, sw, pad_top, pad_left, count_pad;
+    /* PAD (begin: offset of the input in the output), SLICE (begin: first
+     * element, step >= 1), per axis c, h, w */
+    int begin[3], step[3];
+    float value;             /* PAD */
     /* set by pact_graph_finish: the op rewrites a buffer whose content had a
      * different size per image, so threads must all be done with it first */
     int sync;
@@ -117,8 +138,9 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
 /* Monotonic clock in seconds (for the optional profile). */
 double pact_seconds(void);
 
-/* Winograd F(2x2, 3x3) for 3x3 stride-1 same-size convolutions (winograd.c).
- * prepare: op->wino from op->weight (PACT_ENOMEM). */
+/* Winograd F(4x4, 3x3) or F(2x2, 3x3) for 3x3 stride-1 same-size
+ * convolutions of even size (winograd.c). prepare: op->wino and op->wino_m
+ * from op->weight (PACT_ENOMEM). */
 int pact_wino_eligible(const pact_op *op);
 pact_status pact_wino_prepare(pact_op *op);
 size_t pact_wino_work_floats(const pact_op *op, int batch);
@@ -133,5 +155,12 @@ void pact_conv_finish_plane(const pact_op *op, const float *conv, float *o, cons
 
 /* In-place exact activation over n floats. */
 void pact_act_apply(pact_func f, float *x, size_t n);
+
+/* Kernels of the ops of imported graphs (ops.c) on `batch` images: in, res
+ * and out point at the first image, each image the op's shape. */
+void pact_ops_run(const pact_op *op, const float *in, const float *res, float *out, int batch);
+
+/* 1 if the op reads buffer op->res (CONV with a shortcut, ADD, CONCAT). */
+int pact_op_reads_res(const pact_op *op);
 
 #endif

@@ -1,13 +1,16 @@
 /* pact_net: polyact's own network engine behind the model interface. */
 #include "builders.h"
+#include "onnx_internal.h"
 #include "../internal.h"
+#include "../io/file_util.h"
 #include "../io/sha256.h"
 #include "net_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define DEFAULT_MAX_BATCH 64
 
 struct pact_net {
     pact_graph graph;
@@ -17,7 +20,88 @@ struct pact_net {
     int threads;
 };
 
-/* Builds the net from an opened file; takes ownership of f. */
+/* ONNX when the name ends in .onnx, or when the bytes do not start like a
+ * safetensors file (u64 header length, then '{') but like a ModelProto
+ * (field 1, ir_version, a varint). */
+static int onnx_name(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 5 && strcasecmp(name + len - 5, ".onnx") == 0;
+}
+
+static int onnx_head(const unsigned char *head, size_t n)
+{
+    return n >= 9 && head[8] != '{' && head[0] == 0x08;
+}
+
+static int is_onnx(const char *path)
+{
+    if (onnx_name(path))
+        return 1;
+    unsigned char head[9];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return onnx_head(head, n);
+}
+
+/* Small slices keep a slice's activations in the caches from one hook to the
+ * next; a multiple of the group size keeps results unchanged. */
+static void set_slicing(pact_net *net, const pact_net_opts *opts)
+{
+    net->threads = opts && opts->threads ? opts->threads : 1;
+    net->max_batch = opts && opts->max_batch ? opts->max_batch : PACT_GROUP_ALIGN * net->threads;
+}
+
+static pact_status check_classes(pact_net *net, const pact_net_opts *opts, const char *name,
+                                 pact_error *err)
+{
+    if (opts && opts->n_classes && opts->n_classes != net->graph.n_classes)
+        return pact_fail(err, PACT_EMISMATCH, "%s: %d classes expected, the model has %d", name,
+                         opts->n_classes, net->graph.n_classes);
+    return PACT_OK;
+}
+
+/* An ONNX model from its bytes; `path` names it in messages. */
+static pact_status onnx_from_bytes(const unsigned char *bytes, size_t size, const char *path,
+                                   const pact_net_opts *opts, pact_net **out, pact_error *err)
+{
+    pact_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return pact_fail(err, PACT_ENOMEM, "out of memory");
+    set_slicing(net, opts);
+    pact_ox_model *m = NULL;
+    pact_sha256_hex(bytes, size, net->sha256);
+    pact_status st = pact_ox_parse(bytes, size, path, &m, err);
+    if (st == PACT_OK)
+        st = pact_onnx_build(m, opts, &net->graph, net->name, sizeof net->name, err);
+    pact_ox_free(m);
+    if (st == PACT_OK && (st = check_classes(net, opts, path, err)) != PACT_OK)
+        pact_graph_clear(&net->graph);
+    if (st != PACT_OK) {
+        free(net);
+        return st;
+    }
+    *out = net;
+    return PACT_OK;
+}
+
+static pact_status load_onnx(const char *path, const pact_net_opts *opts, pact_net **out,
+                             pact_error *err)
+{
+    char *bytes = NULL;
+    size_t size = 0;
+    pact_status st = pact_read_file(path, PACT_OX_MAX_FILE, &bytes, &size, err);
+    if (st == PACT_OK)
+        st = onnx_from_bytes((const unsigned char *)bytes, size, path, opts, out, err);
+    free(bytes);
+    return st;
+}
+
+/* Builds the net from a validated safetensors file (read from disk or parsed
+ * from memory); f is closed. */
 static pact_status net_from_file(pact_st_file *f, const pact_net_opts *opts, pact_net **out,
                                  pact_error *err)
 {
@@ -29,9 +113,10 @@ static pact_status net_from_file(pact_st_file *f, const pact_net_opts *opts, pac
     size_t size;
     const unsigned char *bytes = pact_st_bytes(f, &size);
     pact_sha256_hex(bytes, size, net->sha256);
-    net->max_batch = opts && opts->max_batch ? opts->max_batch : DEFAULT_MAX_BATCH;
-    net->threads = opts && opts->threads ? opts->threads : 1;
+    set_slicing(net, opts);
     pact_status st = pact_resnet_build(f, opts, &net->graph, net->name, sizeof net->name, err);
+    if (st == PACT_OK && (st = check_classes(net, opts, pact_st_path(f), err)) != PACT_OK)
+        pact_graph_clear(&net->graph);
     pact_st_close(f);
     if (st != PACT_OK) {
         free(net);
@@ -41,13 +126,15 @@ static pact_status net_from_file(pact_st_file *f, const pact_net_opts *opts, pac
     return PACT_OK;
 }
 
-static pact_status check_net_opts(const pact_net_opts *opts, pact_error *err)
+static pact_status check_opts(const pact_net_opts *opts, pact_error *err)
 {
     if (opts && opts->max_batch < 0)
         return pact_fail(err, PACT_EINVAL, "max_batch %d < 0", opts->max_batch);
     if (opts && (opts->threads < 0 || opts->threads > PACT_NET_MAX_THREADS))
         return pact_fail(err, PACT_EINVAL, "threads %d outside 0..%d", opts->threads,
                          PACT_NET_MAX_THREADS);
+    if (opts && (opts->n_classes < 0 || opts->n_classes > 1000000))
+        return pact_fail(err, PACT_EINVAL, "n_classes %d outside 0..1000000", opts->n_classes);
     return PACT_OK;
 }
 
@@ -55,23 +142,44 @@ pact_status pact_net_load(const char *path, const pact_net_opts *opts, pact_net 
                           pact_error *err)
 {
     *out = NULL;
-    pact_status st = check_net_opts(opts, err);
+    pact_status st = check_opts(opts, err);
+    if (st == PACT_OK && !path)
+        st = pact_fail(err, PACT_EINVAL, "NULL path");
+    if (st != PACT_OK)
+        return st;
+    if (is_onnx(path))
+        return load_onnx(path, opts, out, err);
     pact_st_file *f = NULL;
-    if (st == PACT_OK)
-        st = pact_st_open(path, &f, err);
+    st = pact_st_open(path, &f, err);
     return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
+}
+
+pact_status pact_net_from_st(pact_st_file *f, const pact_net_opts *opts, pact_net **out,
+                             pact_error *err)
+{
+    *out = NULL;
+    pact_status st = check_opts(opts, err);
+    if (st != PACT_OK) {
+        pact_st_close(f);
+        return st;
+    }
+    return net_from_file(f, opts, out, err);
 }
 
 pact_status pact_net_load_memory(const void *bytes, size_t size, const char *name,
                                  const pact_net_opts *opts, pact_net **out, pact_error *err)
 {
     *out = NULL;
-    pact_status st = check_net_opts(opts, err);
+    pact_status st = check_opts(opts, err);
     if (st == PACT_OK && !bytes && size)
         st = pact_fail(err, PACT_EINVAL, "%s: NULL bytes", name ? name : "(memory)");
+    if (!name)
+        name = "(memory)";
+    if (st == PACT_OK && (onnx_name(name) || onnx_head(bytes, size)))
+        return onnx_from_bytes(bytes, size, name, opts, out, err);
     pact_st_file *f = NULL;
     if (st == PACT_OK)
-        st = pact_st_open_memory(bytes, size, name, &f, err);
+        st = pact_st_parse(bytes, size, name, &f, err);
     return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
 }
 
@@ -240,5 +348,4 @@ void pact_net_model(const pact_net *net, pact_model *model)
 }
 
 const pact_graph *pact_net_graph(const pact_net *net) { return &net->graph; }
-int pact_net_max_batch(const pact_net *net) { return net->max_batch; }
 int pact_net_threads(const pact_net *net) { return net->threads; }

@@ -107,8 +107,8 @@ static pact_status load_conv_bn(loader *ld, const char *conv, const char *bn, in
     return st;
 }
 
-/* "a,b,c": three finite numbers. */
-static int parse_triple(const char *s, double v[3])
+/* "a,b,c": three finite numbers (also read by the ONNX builder). */
+int pact_parse_triple(const char *s, double v[3])
 {
     for (int i = 0; i < 3; i++) {
         char *end;
@@ -139,7 +139,7 @@ static pact_status input_norm(const pact_st_file *f, const pact_net_opts *opts, 
         return pact_fail(err, PACT_EFORMAT,
                          "%s: no input_mean in __metadata__ (give the normalisation explicitly)",
                          pact_st_path(f));
-    else if (!parse_triple(m, mean))
+    else if (!pact_parse_triple(m, mean))
         return pact_fail(err, PACT_EFORMAT, "%s: __metadata__ input_mean '%.64s' is not A,B,C",
                          pact_st_path(f), m);
     if (opts && opts->input_std)
@@ -148,7 +148,7 @@ static pact_status input_norm(const pact_st_file *f, const pact_net_opts *opts, 
         return pact_fail(err, PACT_EFORMAT,
                          "%s: no input_std in __metadata__ (give the normalisation explicitly)",
                          pact_st_path(f));
-    else if (!parse_triple(s, std))
+    else if (!pact_parse_triple(s, std))
         return pact_fail(err, PACT_EFORMAT, "%s: __metadata__ input_std '%.64s' is not A,B,C",
                          pact_st_path(f), s);
     for (int c = 0; c < 3; c++) {

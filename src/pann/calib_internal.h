@@ -24,4 +24,9 @@ int pact_calib_set_string(char **dst, const char *s);
 /* Fills layer->quantiles from its histogram, min, max and count. */
 void pact_calib_fill_quantiles(pact_calib_layer *layer);
 
+/* Parses calib.json text (size bytes, NUL-terminated or not); `name` labels
+ * messages. What pact_calib_load does after reading the file; fuzzed directly. */
+pact_status pact_calib_parse(const char *text, size_t size, const char *name,
+                             pact_calib **calib, pact_error *err);
+
 #endif

@@ -235,15 +235,10 @@ static pact_status non_finite(const hook_ctx *h, int layer, pact_error *err)
                      h->model->act_names[layer], h->chunk);
 }
 
-/* Pass 1: this call's (count, min, max, mean, M2) by two passes over x, with
- * four fixed partial sums (a fixed order, so results are reproducible). */
-static pact_status stats_hook(void *ctx, int layer, float *x, int batch, int channels,
-                              int spatial, pact_error *err)
+/* (count, min, max, mean, M2) of n values by two passes over x, with four
+ * fixed partial sums (a fixed order, so results are reproducible). */
+static int image_stats(const float *x, size_t n, double *part)
 {
-    hook_ctx *h = ctx;
-    const size_t n = (size_t)batch * channels * spatial;
-    if (n == 0)
-        return PACT_OK;
     float lo = x[0], hi = x[0];
     double s[4] = {0, 0, 0, 0};
     size_t i = 0;
@@ -261,7 +256,7 @@ static pact_status stats_hook(void *ctx, int layer, float *x, int batch, int cha
     }
     double mean = ((s[0] + s[1]) + (s[2] + s[3])) / (double)n;
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(mean))
-        return non_finite(h, layer, err);
+        return 0;
     double q[4] = {0, 0, 0, 0};
     for (i = 0; i + 4 <= n; i += 4)
         for (int k = 0; k < 4; k++) {
@@ -272,13 +267,28 @@ static pact_status stats_hook(void *ctx, int layer, float *x, int batch, int cha
         double d = (double)x[i] - mean;
         q[0] += d * d;
     }
-    double part[PACT_CALIB_STATS];
     part[S_COUNT] = (double)n;
     part[S_MIN] = lo;
     part[S_MAX] = hi;
     part[S_MEAN] = mean;
     part[S_M2] = (q[0] + q[1]) + (q[2] + q[3]);
-    merge(h->stats + (size_t)layer * PACT_CALIB_STATS, part);
+    return 1;
+}
+
+/* Pass 1: statistics of every image, merged image after image: the result
+ * depends on the chunk's images only, not on how a model splits them into
+ * hook calls (slices, threads). */
+static pact_status stats_hook(void *ctx, int layer, float *x, int batch, int channels,
+                              int spatial, pact_error *err)
+{
+    hook_ctx *h = ctx;
+    const size_t per_image = (size_t)channels * spatial, n = (size_t)batch * per_image;
+    double part[PACT_CALIB_STATS];
+    for (int b = 0; b < batch && per_image > 0; b++) {
+        if (!image_stats(x + (size_t)b * per_image, per_image, part))
+            return non_finite(h, layer, err);
+        merge(h->stats + (size_t)layer * PACT_CALIB_STATS, part);
+    }
     apply_act(h->model->act_funcs[layer], x, n);
     return PACT_OK;
 }

@@ -83,6 +83,10 @@ double pact_cost_bsgs_raw_ms(const struct pact_cost_profile *p, int degree, int 
 /* Name of the profile a layout was built from ("" for a hand-built one). */
 const char *pact_cost_layout_profile_name(const pact_cost_layout *layout);
 
+/* Marks a layout as built from `profile_name` (net_cost.c's layouts from
+ * an engine graph, like pact_cost_layout_resnet's). */
+void pact_cost_layout_set_profile(pact_cost_layout *layout, const char *profile_name);
+
 /* 1 if the layout ends inside a residual block (a FORK without its ADD). */
 int pact_cost_layout_is_open(const pact_cost_layout *layout);
 

@@ -171,6 +171,11 @@ const char *pact_cost_layout_profile_name(const pact_cost_layout *layout)
     return layout->profile;
 }
 
+void pact_cost_layout_set_profile(pact_cost_layout *layout, const char *profile_name)
+{
+    snprintf(layout->profile, sizeof layout->profile, "%s", profile_name);
+}
+
 int pact_cost_layout_is_open(const pact_cost_layout *layout)
 {
     return layout->pending;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PROFILE_FILE_MAX (1L << 20)
 
@@ -93,6 +94,11 @@ pact_status pact_cost_profile_load(const char *path, pact_cost_profile **profile
     FILE *f = fopen(path, "rb");
     if (!f)
         return pact_fail(err, PACT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return pact_fail(err, PACT_EIO, "%s: is a directory, not a cost profile", path);
+    }
     char *buf = malloc(PROFILE_FILE_MAX + 1);
     if (!buf) {
         fclose(f);

@@ -1,7 +1,9 @@
 /* Evaluation of a Chebyshev series the way an HE library runs it: the
- * baby-step giant-step plan of pact_bsgs_plan, with every multiplication's
- * result optionally rounded to the grid 2^-F (what CKKS rescaling does) and
- * perturbed by seeded Gaussian noise. Internal to the library. */
+ * baby-step giant-step plan of pact_bsgs_plan, with the result of every
+ * ciphertext product and of every block's weighted sum of baby steps (summed
+ * at the product scale, rescaled once) optionally rounded to the grid 2^-F
+ * (what CKKS rescaling does) and perturbed by seeded Gaussian noise; constants
+ * are encoded on the same grid. Internal to the library. */
 #ifndef PACT_HE_EVAL_H
 #define PACT_HE_EVAL_H
 
@@ -16,6 +18,7 @@ typedef struct {
     double noise_sigma; /* absolute std dev of noise added to every rounded value */
     uint64_t rng[2];    /* xorshift128+ state; advanced by each call */
     uint64_t mults;     /* non-scalar multiplications performed (counted) */
+    double scale, inv;  /* 2^F and 2^-F (set by pact_fx_seed / on first use) */
 } pact_fx;
 
 /* Seeds fx->rng from (seed, stream) so that results do not depend on how work
@@ -24,6 +27,11 @@ void pact_fx_seed(pact_fx *fx, uint64_t seed, uint64_t stream);
 
 /* Rounds v to the grid (and adds noise) under fx; identity in exact mode. */
 double pact_fx_round(pact_fx *fx, double v);
+
+/* The same for v[0..n), n <= INT_MAX, branch-free: identical below 2^51 grid
+ * steps, within one grid step (2^-51 relative) beyond, where only exploding
+ * polynomials go. */
+void pact_fx_round_block(pact_fx *fx, double *v, size_t n);
 
 /* A Chebyshev series on [-1, 1] prepared for BSGS evaluation: coefficients
  * split into the baby-step blocks of the recursion (exact Chebyshev division,

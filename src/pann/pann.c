@@ -189,9 +189,11 @@ pact_status pact_pann_apply(pact_pann *p, int layer, float *x, size_t n, pact_er
      * exactly here, rounded as that layer's output inside the evaluator. */
     for (size_t i = 0; i < n; i++)
         y[i] = l->in_scale * x[i] + l->in_shift;
-    if (l->form == PACT_FORM_COMPOSITE && l->func != PACT_SIGN)
+    if (l->form == PACT_FORM_COMPOSITE && l->func != PACT_SIGN) {
         for (size_t i = 0; i < n; i++) /* u = x / B, also a linear layer's output */
-            u[i] = pact_fx_round(&fx, x[i] / l->bound);
+            u[i] = x[i] / l->bound;
+        pact_fx_round_block(&fx, u, n);
+    }
     for (int k = 0; k < l->n_parts; k++) {
         pact_status st = pact_he_poly_eval(l->parts[k], &fx, y, y, n, err);
         if (st != PACT_OK)
@@ -200,11 +202,13 @@ pact_status pact_pann_apply(pact_pann *p, int layer, float *x, size_t n, pact_er
     if (l->form == PACT_FORM_COMPOSITE && l->func != PACT_SIGN) {
         /* relu: B u (1 + s) / 2, abs: B u s; one product, the constant factor
          * folds into the next linear layer. */
-        for (size_t i = 0; i < n; i++) {
-            double f = l->func == PACT_RELU ? 1.0 + y[i] : y[i];
-            double prod = pact_fx_round(&fx, u[i] * f);
-            y[i] = (l->func == PACT_RELU ? 0.5 : 1.0) * l->bound * prod;
-        }
+        double half = l->func == PACT_RELU ? 1.0 : 0.0;
+        for (size_t i = 0; i < n; i++)
+            y[i] = u[i] * (half + y[i]);
+        pact_fx_round_block(&fx, y, n);
+        double k = (l->func == PACT_RELU ? 0.5 : 1.0) * l->bound;
+        for (size_t i = 0; i < n; i++)
+            y[i] *= k;
     }
     for (size_t i = 0; i < n; i++) /* beyond float range: +-inf, explicitly */
         x[i] = fabs(y[i]) <= FLT_MAX ? (float)y[i] : (float)copysign(INFINITY, y[i]);

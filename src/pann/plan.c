@@ -92,8 +92,8 @@ static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
     if ((unsigned)in->func >= PACT_FUNC_COUNT)
         return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): unknown function %d", i,
                          in->name, (int)in->func);
-    if (!(isfinite(in->a) && isfinite(in->b) && in->a < in->b))
-        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): interval [%g, %g] needs finite a < b",
+    if (!(isfinite(in->a) && isfinite(in->b) && in->a < in->b && isfinite(in->b - in->a)))
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): interval [%g, %g] needs finite a < b, b - a finite",
                          i, in->name, in->a, in->b);
     if (in->form == PACT_FORM_POLY) {
         if (in->n_parts != 1)
@@ -120,8 +120,8 @@ static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
                              i, in->name, k, d);
         double pa = in->form == PACT_FORM_POLY ? in->a : in->part_a[k];
         double pb = in->form == PACT_FORM_POLY ? in->b : in->part_b[k];
-        if (!(isfinite(pa) && isfinite(pb) && pa < pb))
-            return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): part %d interval [%g, %g] needs finite a < b",
+        if (!(isfinite(pa) && isfinite(pb) && pa < pb && isfinite(pb - pa)))
+            return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): part %d interval [%g, %g] needs finite a < b, b - a finite",
                              i, in->name, k, pa, pb);
         for (int j = 0; j <= d; j++)
             if (!isfinite(in->cheb[k][j]))

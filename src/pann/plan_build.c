@@ -90,6 +90,18 @@ pact_status pact_fit_layer_lsq(const pact_calib_layer *cl, pact_func f, double a
     return st;
 }
 
+pact_status pact_fit_lsq_calib(const pact_calib_layer *layer, pact_func f, double a, double b,
+                               int degree, const pact_fit_opts *opts, pact_poly **poly,
+                               double *max_error, pact_error *err)
+{
+    pact_fit_opts o;
+    if (opts)
+        o = *opts;
+    else
+        pact_fit_opts_default(&o);
+    return pact_fit_layer_lsq(layer, f, a, b, degree, o.floor, poly, max_error, err);
+}
+
 /* --- uniform baselines ------------------------------------------------- */
 
 typedef enum { U_COMPOSITE, U_MINIMAX, U_CHEB, U_LSQ, U_AESPA, U_AUTOREP } ukind;
@@ -175,10 +187,17 @@ static double auto_bound(const pact_calib *cal)
         const pact_calib_layer *l = pact_calib_layer_at(cal, i);
         m = fmax(m, fmax(fabs(l->min), fabs(l->max)));
     }
-    double b = 50.0;
-    while (b < m)
-        b += 5.0;
-    return b;
+    /* b = 50 + 5 k for the least k with b >= m, computed, not counted: a
+     * hostile calibration's |max| of 1e15 would otherwise take 2e14 steps
+     * (and from 2^53 on, b + 5 == b never ends) */
+    if (!(m > 50.0))
+        return 50.0;
+    double k = ceil((m - 50.0) / 5.0);
+    if (50.0 + 5.0 * k < m) /* rounding of the division */
+        k += 1.0;
+    else if (k >= 1.0 && 50.0 + 5.0 * (k - 1.0) >= m)
+        k -= 1.0;
+    return 50.0 + 5.0 * k;
 }
 
 /* Degree-2 closed forms as monomials w0 + w1 x + w2 x^2. */

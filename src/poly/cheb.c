@@ -11,9 +11,10 @@ pact_status poly_alloc(double a, double b, int degree, pact_poly **out, pact_err
     if (!out)
         return pact_fail(err, PACT_EINVAL, "poly: NULL output pointer");
     *out = NULL;
-    if (!isfinite(a) || !isfinite(b) || !(a < b))
-        return pact_fail(err, PACT_EINVAL, "poly: interval [%g, %g] is not finite with a < b",
-                         a, b);
+    /* b - a must be finite too: every map to [-1, 1] divides by it */
+    if (!isfinite(a) || !isfinite(b) || !(a < b) || !isfinite(b - a))
+        return pact_fail(err, PACT_EINVAL,
+                         "poly: interval [%g, %g] is not finite with a < b and b - a finite", a, b);
     if (degree < 0 || degree > PACT_POLY_MAX_DEGREE)
         return pact_fail(err, PACT_EINVAL, "poly: degree %d outside 0..%d", degree,
                          PACT_POLY_MAX_DEGREE);
@@ -172,6 +173,21 @@ static void cheb_mul_y(const double *q, int deg, double *out)
     }
 }
 
+/* A result whose coefficients overflowed (huge inputs, a derivative on a
+ * tiny interval) is no polynomial: free it and say so. */
+static pact_status finite_or_fail(pact_poly **p, const char *what, pact_error *err)
+{
+    for (int k = 0; k <= (*p)->degree; k++)
+        if (!isfinite((*p)->c[k])) {
+            double v = (*p)->c[k];
+            pact_poly_free(*p);
+            *p = NULL;
+            return pact_fail(err, PACT_ENUMERIC, "%s: coefficient c[%d] = %g is not finite",
+                             what, k, v);
+        }
+    return PACT_OK;
+}
+
 pact_status pact_poly_from_monomial(double a, double b, int degree, const double *mono,
                                     pact_poly **p, pact_error *err)
 {
@@ -203,7 +219,7 @@ pact_status pact_poly_from_monomial(double a, double b, int degree, const double
         acc[0] += mono[j];
     }
     free(t);
-    return PACT_OK;
+    return finite_or_fail(p, "poly from monomial", err);
 }
 
 pact_status pact_poly_derivative(const pact_poly *p, pact_poly **dp, pact_error *err)
@@ -226,7 +242,7 @@ pact_status pact_poly_derivative(const pact_poly *p, pact_poly **dp, pact_error 
     double scale = 2.0 / (p->b - p->a);
     for (int k = 0; k <= dd; k++)
         o[k] *= scale;
-    return PACT_OK;
+    return finite_or_fail(dp, "poly derivative", err);
 }
 
 /* r[0..dp+dq] += p * q in the Chebyshev basis: T_j T_k = (T_{j+k} + T_|j-k|) / 2. */
@@ -258,7 +274,7 @@ pact_status pact_poly_mul(const pact_poly *p, const pact_poly *q, pact_poly **pq
     if (st != PACT_OK)
         return st;
     cheb_mul_add(p->c, p->degree, q->c, q->degree, (*pq)->c);
-    return PACT_OK;
+    return finite_or_fail(pq, "poly mul", err);
 }
 
 pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
@@ -322,5 +338,5 @@ pact_status pact_poly_compose(const pact_poly *outer, const pact_poly *inner,
     for (int j = 0; j <= deg2 && j <= D; j++)
         r[j] -= b2[j];
     free(Y), free(b1), free(b2), free(t);
-    return PACT_OK;
+    return finite_or_fail(composed, "poly compose", err);
 }

@@ -119,7 +119,7 @@ static pact_status build_stages(pact_composite *c, const int *degrees, int count
     for (int i = 0; i < count; i++) {
         int d = degrees[i], n = (d + 1) / 2;
         double coef[PACT_FIT_MAX_DEGREE + 1];
-        remez_problem pb = {one, NULL, l / r, 1.0, BASIS_ODD, n, o->max_iter, o->tol};
+        remez_problem pb = {one, NULL, l / r, 1.0, BASIS_ODD, n, o->max_iter, o->tol, 0.0};
         remez_result rr;
         pact_error e2 = {PACT_OK, ""};
         pact_status st = remez_run(&pb, coef, &rr, &e2);
@@ -275,6 +275,58 @@ static pact_status make(const int *degrees, int count, double eps, const pact_fi
     return PACT_OK;
 }
 
+/* ReLU error (quick form) as a function of log2 eps; +inf where the stages
+ * cannot be built (eps far too small). */
+static double objective(const int *degrees, int count, double log2eps, const pact_fit_opts *o)
+{
+    pact_composite *c = NULL;
+    double q = INFINITY;
+    if (make(degrees, count, exp2(log2eps), o, 0, &c, &q, NULL) != PACT_OK)
+        return INFINITY;
+    pact_composite_free(c);
+    return q;
+}
+
+/* log2 of the eps minimising the ReLU error: a scan of [lo, hi] in steps of
+ * 1/2, then golden section around the best. Near the optimum the error is the
+ * max of a part falling with eps (delta_k) and one rising with it (the gap),
+ * but not globally: for large eps the first stage is nearly exact, the later
+ * ones are fitted on tiny intervals around 1 and swing wildly on the images of
+ * the gap, hence the full scan. */
+static double best_log2_eps(const int *degrees, int count, double lo, double hi,
+                            const pact_fit_opts *o)
+{
+    hi = fmin(hi, -0.25); /* eps < 1 */
+    double best_u = hi, best_f = INFINITY;
+    int failed = 0;
+    for (double u = hi; u >= lo; u -= 0.5) {
+        double f = objective(degrees, count, u, o);
+        if (f < best_f)
+            best_f = f, best_u = u;
+        /* smaller eps only makes a failing first stage (error >= 1) worse */
+        failed = isfinite(best_f) && !isfinite(f) ? failed + 1 : 0;
+        if (failed == 4)
+            break;
+    }
+    const double g = 0.6180339887498949;
+    double a = best_u - 0.5, b = fmin(best_u + 0.5, hi);
+    double u1 = b - g * (b - a), u2 = a + g * (b - a);
+    double f1 = objective(degrees, count, u1, o), f2 = objective(degrees, count, u2, o);
+    while (b - a > 0.002) {
+        if (f1 <= f2) {
+            b = u2, u2 = u1, f2 = f1;
+            u1 = b - g * (b - a);
+            f1 = objective(degrees, count, u1, o);
+        } else {
+            a = u1, u1 = u2, f1 = f2;
+            u2 = a + g * (b - a);
+            f2 = objective(degrees, count, u2, o);
+        }
+    }
+    double u = f1 <= f2 ? u1 : u2, fu = fmin(f1, f2);
+    return fu <= best_f ? u : best_u;
+}
+
 pact_status pact_composite_fit(const int *degrees, int count, double eps,
                                const pact_fit_opts *opts, pact_composite **c, pact_error *err)
 {
@@ -287,21 +339,11 @@ pact_status pact_composite_fit(const int *degrees, int count, double eps,
         st = fit_opts_check(&o, "composite", err);
     if (st != PACT_OK)
         return st;
-    if (!(eps > 0.0 && eps < 1.0))
-        return pact_fail(err, PACT_EINVAL, "composite: eps %g outside (0, 1)", eps);
+    if (!(eps >= 0.0 && eps < 1.0))
+        return pact_fail(err, PACT_EINVAL, "composite: eps %g outside [0, 1)", eps);
+    if (eps == 0.0)
+        eps = exp2(best_log2_eps(degrees, count, -40.0, -0.5, &o));
     return make(degrees, count, eps, &o, 1, c, NULL, err);
-}
-
-/* ReLU error (quick form) as a function of log2 eps; +inf where the stages
- * cannot be built (eps far too small). */
-static double objective(const int *degrees, int count, double log2eps, const pact_fit_opts *o)
-{
-    pact_composite *c = NULL;
-    double q = INFINITY;
-    if (make(degrees, count, exp2(log2eps), o, 0, &c, &q, NULL) != PACT_OK)
-        return INFINITY;
-    pact_composite_free(c);
-    return q;
 }
 
 pact_status pact_composite_sign(int alpha, const pact_fit_opts *opts, pact_composite **c,
@@ -318,24 +360,7 @@ pact_status pact_composite_sign(int alpha, const pact_fit_opts *opts, pact_compo
     pact_error e2;
     if (pact_composite_published_degrees(alpha, degrees, &count, &e2) != PACT_OK)
         return pact_fail(err, PACT_EINVAL, "composite sign: %s", e2.message);
-    /* golden section on u = log2 eps: the error is the max of a part falling
-     * with eps (delta_k) and a part rising with it (the gap) */
-    const double g = 0.6180339887498949;
-    double lo = -(alpha + 4.0), hi = 6.0 - alpha;
-    double u1 = hi - g * (hi - lo), u2 = lo + g * (hi - lo);
-    double f1 = objective(degrees, count, u1, &o), f2 = objective(degrees, count, u2, &o);
-    while (hi - lo > 0.002) {
-        if (f1 <= f2) {
-            hi = u2, u2 = u1, f2 = f1;
-            u1 = hi - g * (hi - lo);
-            f1 = objective(degrees, count, u1, &o);
-        } else {
-            lo = u1, u1 = u2, f1 = f2;
-            u2 = lo + g * (hi - lo);
-            f2 = objective(degrees, count, u2, &o);
-        }
-    }
-    double u = f1 <= f2 ? u1 : u2;
+    double u = best_log2_eps(degrees, count, -(alpha + 4.0), 6.0 - alpha, &o);
     st = make(degrees, count, exp2(u), &o, 1, c, NULL, err);
     if (st != PACT_OK)
         return st;

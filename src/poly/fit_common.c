@@ -23,8 +23,10 @@ pact_fit_opts fit_opts_resolve(const pact_fit_opts *opts)
 
 pact_status fit_check(double a, double b, int degree, const char *what, pact_error *err)
 {
-    if (!isfinite(a) || !isfinite(b) || !(a < b))
-        return pact_fail(err, PACT_EINVAL, "%s: interval [%g, %g] is not finite with a < b", what,
+    /* b - a must be finite too: every map to [-1, 1] divides by it */
+    if (!isfinite(a) || !isfinite(b) || !(a < b) || !isfinite(b - a))
+        return pact_fail(err, PACT_EINVAL,
+                         "%s: interval [%g, %g] is not finite with a < b and b - a finite", what,
                          a, b);
     if (degree < 1 || degree > PACT_FIT_MAX_DEGREE)
         return pact_fail(err, PACT_EINVAL, "%s: degree %d outside 1..%d", what, degree,
@@ -39,9 +41,9 @@ pact_status fit_opts_check(const pact_fit_opts *o, const char *what, pact_error 
                          o->max_iter);
     if (!(o->tol > 0.0 && o->tol < 1.0))
         return pact_fail(err, PACT_EINVAL, "%s: opts.tol %g outside (0, 1)", what, o->tol);
-    if (o->grid < 0 || o->grid > (1 << 26) || (o->grid > 0 && o->grid < 16))
+    if (o->grid < 0 || o->grid > (1 << 22) || (o->grid > 0 && o->grid < 16))
         return pact_fail(err, PACT_EINVAL, "%s: opts.grid %d: 0 (auto) or 16..%d", what, o->grid,
-                         1 << 26);
+                         1 << 22);
     if (!(o->floor >= 0.0 && o->floor <= 1.0))
         return pact_fail(err, PACT_EINVAL, "%s: opts.floor %g outside [0, 1]", what, o->floor);
     if (o->parity < PACT_PARITY_AUTO || o->parity > PACT_PARITY_ODD)

@@ -1,18 +1,31 @@
 /* Weighted least squares in the Chebyshev basis: a data distribution (samples,
- * or the uniform measure) mixed with a Chebyshev floor, solved by Givens QR
- * of the Chebyshev Vandermonde rows, accumulated row by row in O(degree^2)
- * memory (no normal equations: their condition number is the square). */
+ * or the uniform measure) mixed with a Chebyshev floor.
+ *
+ * Two solvers, chosen by the floor phi:
+ *  - phi >= LSQ_MOMENT_FLOOR: the normal equations. Their matrix
+ *    G_jk = sum_i w_i T_j(y_i) T_k(y_i) = (mu_{j+k} + mu_|j-k|) / 2 needs only
+ *    the Chebyshev moments mu_l = sum_i w_i T_l(y_i), l <= 2 degree: O(n degree)
+ *    for n samples, then Cholesky, O(degree^3). The floor makes this safe: with
+ *    normalised weights and |T_k| <= 1, lambda_max(G) <= degree + 1 and
+ *    lambda_min(G) >= phi / 2, so cond(G) <= 2 (degree + 1) / phi.
+ *  - below: Givens QR of the Chebyshev Vandermonde rows, accumulated row by
+ *    row in O(degree^2) memory, O(n degree^2) time; no squared condition
+ *    number, which matters when the data alone must determine the fit. */
 #include "poly_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define LSQ_MOMENT_FLOOR 1e-4
+
 typedef struct {
     int m;        /* unknowns: degree + 1 */
-    double *R;    /* m x m upper triangular, row-major */
-    double *qtb;  /* Q^T b */
-    double *row;  /* scratch */
+    int moments;  /* 1: moments + Cholesky, 0: Givens QR */
+    double *R;    /* QR: m x m upper triangular, row-major; moments: G */
+    double *qtb;  /* QR: Q^T b; moments: the right-hand side */
+    double *row;  /* QR: scratch; moments: mu[0..2m-2] */
+    double *diag; /* moments: the floor's diagonal terms */
 } qr_acc;
 
 /* Rotates the row (row[0..m), rhs) into R. */
@@ -38,6 +51,18 @@ static void qr_add_row(qr_acc *q, double *row, double rhs)
 /* Adds the row sqrt(wt) [T_0(y) .. T_d(y)] = sqrt(wt) fx. */
 static void add_sample(qr_acc *q, double y, double fx, double wt)
 {
+    if (q->moments) {
+        double t0 = 1.0, t1 = y, wf = wt * fx;
+        for (int l = 0; l <= 2 * q->m - 2; l++) {
+            q->row[l] += wt * t0;
+            if (l < q->m)
+                q->qtb[l] += wf * t0;
+            double t2 = 2.0 * y * t1 - t0;
+            t0 = t1;
+            t1 = t2;
+        }
+        return;
+    }
     double sw = sqrt(wt), t0 = 1.0, t1 = y;
     for (int k = 0; k < q->m; k++) {
         q->row[k] = sw * t0;
@@ -70,6 +95,39 @@ static void gauss_legendre(int n, double *x, double *w)
         x[n - 1 - i] = z;
         w[i] = w[n - 1 - i] = 2.0 / ((1.0 - z * z) * dp * dp);
     }
+}
+
+/* Solves G x = rhs (G symmetric positive definite, overwritten by its
+ * Cholesky factor; rhs becomes x). Returns -1 if G is not positive definite. */
+static int cholesky_solve(double *G, double *rhs, int m)
+{
+    for (int j = 0; j < m; j++) {
+        double *gj = G + (size_t)j * m, d = gj[j];
+        for (int k = 0; k < j; k++)
+            d -= gj[k] * gj[k];
+        if (!(d > 0.0))
+            return -1;
+        gj[j] = sqrt(d);
+        for (int i = j + 1; i < m; i++) {
+            double *gi = G + (size_t)i * m, v = gi[j];
+            for (int k = 0; k < j; k++)
+                v -= gi[k] * gj[k];
+            gi[j] = v / gj[j];
+        }
+    }
+    for (int i = 0; i < m; i++) { /* L y = rhs */
+        double v = rhs[i];
+        for (int k = 0; k < i; k++)
+            v -= G[(size_t)i * m + k] * rhs[k];
+        rhs[i] = v / G[(size_t)i * m + i];
+    }
+    for (int i = m - 1; i >= 0; i--) { /* L^T x = y */
+        double v = rhs[i];
+        for (int k = i + 1; k < m; k++)
+            v -= G[(size_t)k * m + i] * rhs[k];
+        rhs[i] = v / G[(size_t)i * m + i];
+    }
+    return 0;
 }
 
 static int cmp_double(const void *pa, const void *pb)
@@ -130,11 +188,12 @@ static pact_status lsq(pact_fn f, void *ctx, int split0, double a, double b, int
 
     int m = degree + 1;
     int nfl = 4096 > 16 * m ? 4096 : 16 * m;
-    qr_acc q = {m, calloc((size_t)m * m, sizeof(double)), calloc((size_t)m, sizeof(double)),
+    qr_acc q = {m, phi >= LSQ_MOMENT_FLOOR, calloc((size_t)m * m, sizeof(double)),
+                calloc((size_t)m, sizeof(double)), calloc(2 * (size_t)m, sizeof(double)),
                 calloc((size_t)m, sizeof(double))};
     double *cf = calloc((size_t)m, sizeof(double));
     double *gx = calloc(2 * (size_t)(m + 16), sizeof(double)), *gw = gx + m + 16;
-    if (!q.R || !q.qtb || !q.row || !cf || !gx) {
+    if (!q.R || !q.qtb || !q.row || !q.diag || !cf || !gx) {
         st = pact_fail(err, PACT_ENOMEM, "lsq: out of memory (degree %d)", degree);
         goto out;
     }
@@ -185,11 +244,34 @@ static pact_status lsq(pact_fn f, void *ctx, int split0, double a, double b, int
             goto out;
         }
         for (int k = 0; k < m; k++) {
-            double s = sqrt(k == 0 ? phi : 0.5 * phi);
+            double s2 = k == 0 ? phi : 0.5 * phi;
+            if (q.moments) {
+                q.diag[k] += s2;
+                q.qtb[k] += s2 * cf[k];
+                continue;
+            }
+            double s = sqrt(s2);
             memset(q.row, 0, (size_t)m * sizeof *q.row);
             q.row[k] = s;
             qr_add_row(&q, q.row, s * cf[k]);
         }
+    }
+    if (q.moments) {
+        /* G = Toeplitz + Hankel of the moments, plus the floor; G = L L^T in R */
+        for (int j = 0; j < m; j++)
+            for (int k = 0; k < m; k++)
+                q.R[(size_t)j * m + k] = 0.5 * (q.row[j + k] + q.row[j > k ? j - k : k - j]) +
+                                         (j == k ? q.diag[k] : 0.0);
+        if (cholesky_solve(q.R, q.qtb, m) != 0) {
+            st = pact_fail(err, PACT_ENUMERIC,
+                           "lsq: normal equations not positive definite (degree %d, floor %g)",
+                           degree, phi);
+            goto out;
+        }
+        if ((st = poly_alloc(a, b, degree, poly, err)) != PACT_OK)
+            goto out;
+        memcpy((*poly)->c, q.qtb, (size_t)m * sizeof *q.qtb);
+        goto measured;
     }
     double dmax = 0.0, dmin = INFINITY;
     for (int k = 0; k < m; k++) {
@@ -214,6 +296,7 @@ static pact_status lsq(pact_fn f, void *ctx, int split0, double a, double b, int
             s -= q.R[(size_t)i * m + j] * (*poly)->c[j];
         (*poly)->c[i] = s / q.R[(size_t)i * m + i];
     }
+measured:
     if (max_error) {
         st = maxerr_measure(*poly, f, ctx, o.grid, split0 ? 0.0 : NAN, max_error, NULL, &e2);
         if (st != PACT_OK) {
@@ -223,7 +306,7 @@ static pact_status lsq(pact_fn f, void *ctx, int split0, double a, double b, int
         }
     }
 out:
-    free(q.R), free(q.qtb), free(q.row), free(cf), free(gx);
+    free(q.R), free(q.qtb), free(q.row), free(q.diag), free(cf), free(gx);
     return st;
 }
 

@@ -47,13 +47,13 @@ pact_status maxerr_measure(const pact_poly *p, pact_fn f, void *ctx, int grid, d
     }
     /* merge the two sorted point sets, then insert the kink */
     int i = 0, j = 0, m = 0;
-    while (i < nc || j < nu) {
+    for (; m < N; m++) { /* exactly N points, whatever the comparisons say */
         double xc = i < nc ? cheb_from_unit(p->a, p->b, -cos(PACT_PI * i / (nc - 1))) : INFINITY;
         double xu = j < nu ? p->a + (p->b - p->a) * j / (nu - 1) : INFINITY;
-        if (xc <= xu)
-            x[m++] = xc, i++;
+        if (j >= nu || (i < nc && !(xu < xc)))
+            x[m] = xc, i++;
         else
-            x[m++] = xu, j++;
+            x[m] = xu, j++;
     }
     if (kink > p->a && kink < p->b) {
         int k = m;
@@ -81,7 +81,7 @@ pact_status maxerr_measure(const pact_poly *p, pact_fn f, void *ctx, int grid, d
     int np = 0;
     for (int k = 0; k < m; k++) {
         double v = fabs(e[k]);
-        if (v < 0.5 * gmax || v == 0.0)
+        if (v < 0.8 * gmax || v == 0.0)
             continue;
         if ((k > 0 && v < fabs(e[k - 1])) || (k + 1 < m && v < fabs(e[k + 1])))
             continue;

@@ -51,10 +51,12 @@ static pact_status minimax(const char *name, pact_fn f, void *ctx, double a, dou
                            pact_error *err)
 {
     target t = {f, ctx, a, b, 0.0, 0.0};
-    remez_problem pb = {target_eval, &t, -1.0, 1.0, BASIS_ALL, degree + 1, o->max_iter, o->tol};
+    remez_problem pb = {target_eval, &t, -1.0, 1.0, BASIS_ALL, degree + 1,
+                        o->max_iter, o->tol, 0.0};
     if (parity == PACT_PARITY_EVEN || parity == PACT_PARITY_ODD) {
         t.lin = lin;
         t.cst = cst;
+        pb.scale = fabs(lin) * fmax(fabs(a), fabs(b)) + fabs(cst);
         pb.lo = 0.0;
         pb.basis = parity == PACT_PARITY_EVEN ? BASIS_EVEN : BASIS_ODD;
         pb.n = parity == PACT_PARITY_EVEN ? degree / 2 + 1 : (degree + 1) / 2;

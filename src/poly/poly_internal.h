@@ -76,6 +76,7 @@ typedef struct {
     int n;
     int max_iter;
     double tol;
+    double scale; /* magnitude of terms removed from g (its rounding floor) */
 } remez_problem;
 
 typedef struct {
@@ -84,8 +85,10 @@ typedef struct {
     int iterations;
 } remez_result;
 
-/* coef[0..n-1] in the chosen basis. PACT_OK; PACT_EMAXITER (coef holds the best
- * found); PACT_ENUMERIC (singular reference system or non-finite g); PACT_ENOMEM. */
+/* coef[0..n-1] in the chosen basis. PACT_OK (levelled, or the error is at the
+ * rounding floor 32 eps (max|g| + sum|coef| + scale), where no exchange can
+ * improve it); PACT_EMAXITER (coef holds the best found); PACT_ENUMERIC
+ * (singular reference system or non-finite g); PACT_ENOMEM. */
 pact_status remez_run(const remez_problem *pb, double *coef, remez_result *res,
                       pact_error *err);
 

@@ -204,7 +204,7 @@ pact_status remez_run(const remez_problem *pb, double *coef, remez_result *res, 
     double *A = mem, *rhs = A + (size_t)np * np, *ref = rhs + np, *gref = ref + np,
            *phi = gref + np, *best = phi + np, *ys = best + n, *es = ys + ngrid + ndense;
     initial_reference(pb, ref);
-    double best_err = INFINITY;
+    double best_err = INFINITY, noise = 0.0;
     pact_status st = PACT_EMAXITER;
     res->levelled = 0.0;
     res->max_error = INFINITY;
@@ -235,7 +235,7 @@ pact_status remez_run(const remez_problem *pb, double *coef, remez_result *res, 
         double E = fabs(rhs[n]), csum = 0.0;
         for (int k = 0; k < n; k++)
             csum += fabs(coef[k]);
-        double noise = 32.0 * DBL_EPSILON * (gmax + csum);
+        noise = 32.0 * DBL_EPSILON * (gmax + csum + pb->scale);
 
         /* grid following the reference: gaps between lo, ref_0..ref_n, hi */
         int m = 0;
@@ -282,6 +282,11 @@ pact_status remez_run(const remez_problem *pb, double *coef, remez_result *res, 
         }
         qsort(cands, (size_t)nc, sizeof *cands, cand_cmp);
         int k = exchange(cands, nc, E, np);
+        if (k < np && best_err <= 64.0 * noise) {
+            /* the error is rounding noise: nothing left to level */
+            st = PACT_OK;
+            break;
+        }
         if (k < np) {
             st = pact_fail(err, PACT_ENUMERIC,
                            "remez: error alternates at %d points, need %d (iteration %d)", k, np,
@@ -291,6 +296,8 @@ pact_status remez_run(const remez_problem *pb, double *coef, remez_result *res, 
         for (int i = 0; i < np; i++)
             ref[i] = cands[i].y;
     }
+    if (st == PACT_EMAXITER && best_err <= 64.0 * noise)
+        st = PACT_OK; /* stalled at the rounding floor */
     if (st == PACT_EMAXITER)
         pact_fail(err, PACT_EMAXITER,
                   "remez: not levelled after %d iterations (levelled error %.6g, max error %.6g)",
