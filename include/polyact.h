@@ -29,7 +29,8 @@
  *
  * Sections, in the order of the data flow: errors, activation functions,
  * polynomials and fitting, data sets, networks and the model interface,
- * calibration, plans and PANN evaluation, HE cost model, optimizer, export.
+ * calibration, plans and PANN evaluation, HE cost model, optimizer,
+ * scale-out (partial results of split jobs), export.
  */
 #ifndef POLYACT_H
 #define POLYACT_H

@@ -1,8 +1,9 @@
 /* Benchmark: wall-clock speed-up of `mpirun -n 2` over `mpirun -n 1` (one
  * engine thread per process, so 2 processes use the 2 cores) for
- *  - eval: a PANN (uniform lsq degree 7) on 512 shared test images, the
- *    distributed phase and the whole command;
- *  - optimize: the impact phase (95 items of 19 layers, 64 images each).
+ *  - eval: a PANN (uniform lsq degree 7) on the 1,017 shared test images
+ *    (16 chunks), the distributed phase and the whole command;
+ *  - optimize: the impact phase (95 items of 19 layers, 64 images each), and
+ *    the whole command (calibration given; 13 verifications of 4 chunks).
  * Best of 3 runs each (the machine is shared); both process counts must give
  * the same numbers / the same impact table. Phase times come from the driver's
  * progress lines (POLYACT_PROGRESS=1). Usage: bench_mpi [repeats]. */
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
     n++;
 
     const char *eval_fmt = "%s eval --model '%s' --data '%s' %s --json";
-    const char *eval_args = "--images 512 --threads 1 --uniform lsq:degree=7 --calib calib.json";
+    const char *eval_args = "--threads 1 --uniform lsq:degree=7 --calib calib.json";
     timing e1 = best_of(repeats, "eval", eval_fmt, mpi_prefix(1), so_model, so_test, eval_args);
     char one[1 << 16];
     snprintf(one, sizeof one, "%s", so_out);
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
     n += 2;
 
     const char *opt_fmt = "%s optimize --model '%s' --data '%s' %s";
-    const char *opt_args = "--images 64 --impact-images 64 --degrees 2,3,5,7,15 --floors 0.2 "
+    const char *opt_args = "--images 256 --impact-images 64 --degrees 2,3,5,7,15 --floors 0.2 "
                            "--threads 1 --calib calib.json --max-drop 100 -o plan.json";
     timing o1 = best_of(repeats, "impacts", opt_fmt, mpi_prefix(1), so_model, so_train, opt_args);
     rc = so_run("cp plan.json plan1.json");
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
     n += 2;
 
     printf("bench_mpi (best of %d; ResNet-20; 1 engine thread per process; 2 cores)\n", repeats);
-    printf("  eval, 512 images, PANN lsq:7   phase: 1 proc %7.2f s, 2 procs %7.2f s  speed-up %.2fx\n",
+    printf("  eval, 1017 images, PANN lsq:7  phase: 1 proc %7.2f s, 2 procs %7.2f s  speed-up %.2fx\n",
            e1.phase, e2.phase, e1.phase / e2.phase);
     printf("                                 whole command: %7.2f s, %7.2f s  speed-up %.2fx\n",
            e1.total, e2.total, e1.total / e2.total);

@@ -18,8 +18,8 @@ int main(void)
     CHECK(rc == 0, "serial optimize: exit %d: %s", rc, so_err);
     n++;
 
-    /* a library error on rank 1 after 10 items: exactly one line from polyact */
-    rc = so_run("POLYACT_MPI_FAIL=1:10:error %s optimize --model '%s' --data '%s' %s -o plan.json",
+    /* a library error on rank 1 after 3 items: exactly one line from polyact */
+    rc = so_run("POLYACT_MPI_FAIL=1:3:error %s optimize --model '%s' --data '%s' %s -o plan.json",
                 mpi_prefix(2), so_model, so_train, args);
     int ours = 0;
     for (const char *c = so_err; (c = strstr(c, "polyact optimize:")) != NULL; c++)
@@ -32,7 +32,7 @@ int main(void)
     /* rank 1 dies: abruptly (exit) or killed (SIGKILL) */
     static const char *const modes[] = {"exit", "kill"};
     for (int m = 0; m < 2; m++) {
-        rc = so_run("POLYACT_MPI_FAIL=1:10:%s %s optimize --model '%s' --data '%s' %s -o plan.json",
+        rc = so_run("POLYACT_MPI_FAIL=1:3:%s %s optimize --model '%s' --data '%s' %s -o plan.json",
                     modes[m], mpi_prefix(2), so_model, so_train, args);
         CHECK(rc != 0 && strstr(so_err, "polyact optimize: stopped by the MPI launcher") &&
                   (strstr(so_err, "rank 1") || strstr(so_err, ",1]")),

@@ -42,8 +42,7 @@ int cli_load_cost_net(const char *cmd, const char *profile_path, const pact_net 
 {
     pact_error err;
     *layout = NULL;
-    pact_status st = profile_path ? pact_cost_profile_load(profile_path, profile, &err)
-                                  : pact_cost_profile_default(profile, &err);
+    pact_status st = cli_load_profile(profile_path, profile, &err);
     if (st != PACT_OK)
         return cli_lib_error(cmd, &err, 0);
     if (pact_net_cost_layout(net, *profile, layout, &err) != PACT_OK) {

@@ -20,13 +20,23 @@ struct pact_net {
     int threads;
 };
 
-/* ONNX when the name ends in .onnx, or when the file does not start like a
+/* ONNX when the name ends in .onnx, or when the bytes do not start like a
  * safetensors file (u64 header length, then '{') but like a ModelProto
  * (field 1, ir_version, a varint). */
+static int onnx_name(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 5 && strcasecmp(name + len - 5, ".onnx") == 0;
+}
+
+static int onnx_head(const unsigned char *head, size_t n)
+{
+    return n >= 9 && head[8] != '{' && head[0] == 0x08;
+}
+
 static int is_onnx(const char *path)
 {
-    size_t len = strlen(path);
-    if (len > 5 && strcasecmp(path + len - 5, ".onnx") == 0)
+    if (onnx_name(path))
         return 1;
     unsigned char head[9];
     FILE *f = fopen(path, "rb");
@@ -34,7 +44,7 @@ static int is_onnx(const char *path)
         return 0;
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
-    return n == sizeof head && head[8] != '{' && head[0] == 0x08;
+    return onnx_head(head, n);
 }
 
 /* Small slices keep a slice's activations in the caches from one hook to the
@@ -54,22 +64,17 @@ static pact_status check_classes(pact_net *net, const pact_net_opts *opts, const
     return PACT_OK;
 }
 
-static pact_status load_onnx(const char *path, const pact_net_opts *opts, pact_net **out,
-                             pact_error *err)
+/* An ONNX model from its bytes; `path` names it in messages. */
+static pact_status onnx_from_bytes(const unsigned char *bytes, size_t size, const char *path,
+                                   const pact_net_opts *opts, pact_net **out, pact_error *err)
 {
     pact_net *net = calloc(1, sizeof *net);
     if (!net)
         return pact_fail(err, PACT_ENOMEM, "out of memory");
     set_slicing(net, opts);
-    char *bytes = NULL;
-    size_t size = 0;
-    pact_status st = pact_read_file(path, PACT_OX_MAX_FILE, &bytes, &size, err);
     pact_ox_model *m = NULL;
-    if (st == PACT_OK) {
-        pact_sha256_hex((const unsigned char *)bytes, size, net->sha256);
-        st = pact_ox_parse((const unsigned char *)bytes, size, path, &m, err);
-    }
-    free(bytes);
+    pact_sha256_hex(bytes, size, net->sha256);
+    pact_status st = pact_ox_parse(bytes, size, path, &m, err);
     if (st == PACT_OK)
         st = pact_onnx_build(m, opts, &net->graph, net->name, sizeof net->name, err);
     pact_ox_free(m);
@@ -81,6 +86,18 @@ static pact_status load_onnx(const char *path, const pact_net_opts *opts, pact_n
     }
     *out = net;
     return PACT_OK;
+}
+
+static pact_status load_onnx(const char *path, const pact_net_opts *opts, pact_net **out,
+                             pact_error *err)
+{
+    char *bytes = NULL;
+    size_t size = 0;
+    pact_status st = pact_read_file(path, PACT_OX_MAX_FILE, &bytes, &size, err);
+    if (st == PACT_OK)
+        st = onnx_from_bytes((const unsigned char *)bytes, size, path, opts, out, err);
+    free(bytes);
+    return st;
 }
 
 /* Builds the net from a validated safetensors file (read from disk or parsed
@@ -156,9 +173,13 @@ pact_status pact_net_load_memory(const void *bytes, size_t size, const char *nam
     pact_status st = check_opts(opts, err);
     if (st == PACT_OK && !bytes && size)
         st = pact_fail(err, PACT_EINVAL, "%s: NULL bytes", name ? name : "(memory)");
+    if (!name)
+        name = "(memory)";
+    if (st == PACT_OK && (onnx_name(name) || onnx_head(bytes, size)))
+        return onnx_from_bytes(bytes, size, name, opts, out, err);
     pact_st_file *f = NULL;
     if (st == PACT_OK)
-        st = pact_st_parse(bytes, size, name ? name : "(memory)", &f, err);
+        st = pact_st_parse(bytes, size, name, &f, err);
     return st == PACT_OK ? net_from_file(f, opts, out, err) : st;
 }
 

@@ -3,10 +3,11 @@
  * Rank 0's main thread is the scheduler: it answers each request with the
  * next item (or "stop"), receives results, and otherwise sleeps briefly so
  * it does not take a core from the workers; a second thread of rank 0
- * computes items like any other rank. Workers send "result of my last item
- * + give me another" in one message and wait for the answer. Results land in
- * rank 0's table at their item's place, so the merge that follows (in item
- * order) does not depend on who computed what, or when. */
+ * computes items like any other rank. A worker asks for its next item before
+ * computing the current one, so the answer arrives while it computes and a
+ * busy or slow-to-wake scheduler costs it nothing. Results land in rank 0's
+ * table at their item's place, so the merge that follows (in item order)
+ * does not depend on who computed what, or when. */
 #define _POSIX_C_SOURCE 200809L
 #include "../cli.h"
 #include "../cli_backend.h"
@@ -21,7 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { TAG_WORK = 101, TAG_ERRTEXT = 102, TAG_ITEM = 103 };
+enum { TAG_REQUEST = 101, TAG_RESULT = 102, TAG_ERRTEXT = 103, TAG_ITEM = 104 };
+
+/* A result's status field when the worker gave the item back uncomputed
+ * (after a failure of its own: the job is failing anyway). */
+#define STATUS_SKIPPED 1.0
 
 static double now_seconds(void)
 {
@@ -75,6 +80,7 @@ typedef struct {
     size_t *group_next;     /* group mode: next item offset in each group */
     int *rank_group;        /* group each rank works on, -1 none */
     size_t done;
+    size_t *per_rank;       /* items computed by each rank (for the progress line) */
     int stopped;            /* after a failure: hand out nothing more */
     pact_status status;     /* first failure */
     int fail_rank;
@@ -144,10 +150,12 @@ static void *local_worker(void *arg)
         err.message[0] = '\0';
         pact_status st = compute_item(job, (size_t)item, row, &err);
         pthread_mutex_lock(&s->lock);
-        if (st != PACT_OK)
+        if (st != PACT_OK) {
             record_failure(s, 0, st, err.message);
-        else
+        } else {
             s->done++;
+            s->per_rank[0]++;
+        }
         pthread_mutex_unlock(&s->lock);
         if (st != PACT_OK)
             break;
@@ -167,6 +175,18 @@ static void *must_alloc(size_t n)
     return p;
 }
 
+/* "items per rank: 40 38" (up to 16 ranks), for the progress line. */
+static char g_balance[160];
+
+static void describe_balance(const size_t *per_rank, int size)
+{
+    int len = snprintf(g_balance, sizeof g_balance, "; items per rank:");
+    for (int r = 0; r < size && r < 16 && len > 0 && (size_t)len < sizeof g_balance; r++)
+        len += snprintf(g_balance + len, sizeof g_balance - (size_t)len, " %zu", per_rank[r]);
+    if (size > 16 && len > 0 && (size_t)len < sizeof g_balance)
+        snprintf(g_balance + len, sizeof g_balance - (size_t)len, " ...");
+}
+
 static pact_status run_root(const mpi_items *job, double *table, pact_error *err)
 {
     const int size = mpi_size();
@@ -175,6 +195,7 @@ static pact_status run_root(const mpi_items *job, double *table, pact_error *err
     size_t msg_len = 2 + job->row_size;
     double *msg = must_alloc(msg_len * sizeof *msg);
     s.rank_group = must_alloc((size_t)size * sizeof *s.rank_group);
+    s.per_rank = must_alloc((size_t)size * sizeof *s.per_rank);
     if (job->group) {
         s.n_groups = (job->n_items + job->group - 1) / job->group;
         s.group_next = must_alloc(s.n_groups * sizeof *s.group_next);
@@ -187,11 +208,14 @@ static pact_status run_root(const mpi_items *job, double *table, pact_error *err
         record_failure(&s, 0, PACT_ENOMEM, "cannot start rank 0's worker thread");
     int tty = cli_stderr_is_tty() && progress_wanted();
     size_t shown = (size_t)-1;
+    /* per rank: items handed out and not yet answered; "stop" sent */
+    int *outstanding = must_alloc((size_t)size * sizeof *outstanding);
+    char *stopped = must_alloc((size_t)size);
     int active = size - 1;
     while (active > 0) {
         MPI_Status ms;
         int flag = 0;
-        MPI_Iprobe(MPI_ANY_SOURCE, TAG_WORK, MPI_COMM_WORLD, &flag, &ms);
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &ms);
         if (!flag) {
             if (tty) {
                 pthread_mutex_lock(&s.lock);
@@ -208,33 +232,56 @@ static pact_status run_root(const mpi_items *job, double *table, pact_error *err
             continue;
         }
         int src = ms.MPI_SOURCE;
-        MPI_Recv(msg, (int)msg_len, MPI_DOUBLE, src, TAG_WORK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        pact_status st = (pact_status)(int)msg[1];
-        if (st != PACT_OK) {
-            char text[PACT_ERROR_MESSAGE_MAX];
-            MPI_Recv(text, (int)sizeof text, MPI_CHAR, src, TAG_ERRTEXT, MPI_COMM_WORLD,
+        if (ms.MPI_TAG == TAG_REQUEST) {
+            char dummy;
+            MPI_Recv(&dummy, 1, MPI_CHAR, src, TAG_REQUEST, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            pthread_mutex_lock(&s.lock);
+            long long next = next_item(&s, src);
+            pthread_mutex_unlock(&s.lock);
+            MPI_Send(&next, 1, MPI_LONG_LONG, src, TAG_ITEM, MPI_COMM_WORLD);
+            if (next >= 0)
+                outstanding[src]++;
+            else
+                stopped[src] = 1;
+        } else if (ms.MPI_TAG == TAG_RESULT) {
+            MPI_Recv(msg, (int)msg_len, MPI_DOUBLE, src, TAG_RESULT, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
-            text[sizeof text - 1] = '\0';
-            pthread_mutex_lock(&s.lock);
-            record_failure(&s, src, st, text);
-            pthread_mutex_unlock(&s.lock);
-        } else if (msg[0] >= 0) {
-            size_t item = (size_t)msg[0];
-            if (item < job->n_items && job->row_size)
-                memcpy(table + item * job->row_size, msg + 2, job->row_size * sizeof *table);
-            pthread_mutex_lock(&s.lock);
-            s.done++;
-            pthread_mutex_unlock(&s.lock);
+            outstanding[src]--;
+            if (msg[1] == STATUS_SKIPPED) {
+                /* given back after the worker's own failure */
+            } else if (msg[1] != 0.0) {
+                char text[PACT_ERROR_MESSAGE_MAX];
+                MPI_Recv(text, (int)sizeof text, MPI_CHAR, src, TAG_ERRTEXT, MPI_COMM_WORLD,
+                         MPI_STATUS_IGNORE);
+                text[sizeof text - 1] = '\0';
+                pthread_mutex_lock(&s.lock);
+                record_failure(&s, src, (pact_status)(int)msg[1], text);
+                pthread_mutex_unlock(&s.lock);
+            } else {
+                size_t item = (size_t)msg[0];
+                if (item < job->n_items && job->row_size)
+                    memcpy(table + item * job->row_size, msg + 2, job->row_size * sizeof *table);
+                pthread_mutex_lock(&s.lock);
+                s.done++;
+                s.per_rank[src]++;
+                pthread_mutex_unlock(&s.lock);
+            }
+        } else {
+            fprintf(stderr, "polyact %s: rank 0: unexpected message (tag %d) from rank %d\n",
+                    mpi_command(), ms.MPI_TAG, src);
+            MPI_Abort(MPI_COMM_WORLD, CLI_RUNTIME);
         }
-        pthread_mutex_lock(&s.lock);
-        long long next = next_item(&s, src);
-        pthread_mutex_unlock(&s.lock);
-        MPI_Send(&next, 1, MPI_LONG_LONG, src, TAG_ITEM, MPI_COMM_WORLD);
-        if (next < 0)
+        if (src > 0 && stopped[src] && outstanding[src] == 0) {
+            stopped[src] = 2; /* counted once */
             active--;
+        }
     }
+    free(outstanding);
+    free(stopped);
     if (have_thread)
         pthread_join(thread, NULL);
+    describe_balance(s.per_rank, size);
+    free(s.per_rank);
     if (tty)
         fprintf(stderr, "\r%*s\r", 60, "");
     pthread_mutex_destroy(&s.lock);
@@ -250,31 +297,51 @@ static pact_status run_root(const mpi_items *job, double *table, pact_error *err
     return s.status;
 }
 
-/* ---- ranks 1..K-1: ask, compute, answer ---- */
+/* ---- ranks 1..K-1: ask ahead, compute, answer ---- */
+
+static long long ask(void)
+{
+    char dummy = 0;
+    long long item;
+    MPI_Send(&dummy, 1, MPI_CHAR, 0, TAG_REQUEST, MPI_COMM_WORLD);
+    MPI_Recv(&item, 1, MPI_LONG_LONG, 0, TAG_ITEM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return item;
+}
 
 static pact_status run_worker(const mpi_items *job, pact_error *err)
 {
     (void)err;
     size_t msg_len = 2 + job->row_size;
-    double *msg = must_alloc(msg_len * sizeof *msg), *m = msg;
+    double *msg = must_alloc(msg_len * sizeof *msg);
     char text[PACT_ERROR_MESSAGE_MAX] = "";
-    m[0] = -1.0; /* no result yet */
-    m[1] = 0.0;
-    for (;;) {
-        MPI_Send(m, (int)msg_len, MPI_DOUBLE, 0, TAG_WORK, MPI_COMM_WORLD);
-        if (m[1] != 0.0)
+    int failed = 0;
+    long long cur = ask();
+    while (cur >= 0) {
+        /* the next item's answer travels while this one computes; after a
+         * failure the scheduler answers "stop" (the items in between are
+         * given back uncomputed) */
+        long long next = -1;
+        MPI_Request rq;
+        char dummy = 0;
+        MPI_Send(&dummy, 1, MPI_CHAR, 0, TAG_REQUEST, MPI_COMM_WORLD);
+        MPI_Irecv(&next, 1, MPI_LONG_LONG, 0, TAG_ITEM, MPI_COMM_WORLD, &rq);
+        msg[0] = (double)cur;
+        msg[1] = STATUS_SKIPPED;
+        if (!failed) {
+            pact_error e;
+            e.message[0] = '\0';
+            pact_status st = compute_item(job, (size_t)cur, msg + 2, &e);
+            msg[1] = (double)st;
+            if (st != PACT_OK) {
+                failed = 1;
+                snprintf(text, sizeof text, "%s", e.message);
+            }
+        }
+        MPI_Send(msg, (int)msg_len, MPI_DOUBLE, 0, TAG_RESULT, MPI_COMM_WORLD);
+        if (msg[1] != 0.0 && msg[1] != STATUS_SKIPPED)
             MPI_Send(text, (int)sizeof text, MPI_CHAR, 0, TAG_ERRTEXT, MPI_COMM_WORLD);
-        long long item;
-        MPI_Recv(&item, 1, MPI_LONG_LONG, 0, TAG_ITEM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        if (item < 0)
-            break;
-        pact_error e;
-        e.message[0] = '\0';
-        pact_status s = compute_item(job, (size_t)item, msg + 2, &e);
-        m[0] = (double)item;
-        m[1] = (double)s;
-        if (s != PACT_OK)
-            snprintf(text, sizeof text, "%s", e.message);
+        MPI_Wait(&rq, MPI_STATUS_IGNORE);
+        cur = next;
     }
     free(msg);
     return PACT_OK; /* the job's status comes from rank 0 */
@@ -298,7 +365,7 @@ pact_status mpi_run_items(const mpi_items *job, double *table, double *seconds, 
     if (seconds)
         *seconds = dt;
     if (mpi_rank() == 0 && m.status == PACT_OK && progress_wanted())
-        fprintf(stderr, "polyact %s: %s: %zu items on %d ranks in %.3f s\n", mpi_command(),
-                job->phase, job->n_items, mpi_size(), dt);
+        fprintf(stderr, "polyact %s: %s: %zu items on %d ranks in %.3f s%s\n", mpi_command(),
+                job->phase, job->n_items, mpi_size(), dt, mpi_size() > 1 ? g_balance : "");
     return (pact_status)m.status;
 }
