@@ -1432,11 +1432,15 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * latency with the summed impact within a budget, and a closed loop searches
  * the budget: each plan is evaluated as a whole PANN on the calibration
  * images, and the fastest whose top-1 accuracy there is at most `max_drop`
- * points below the exact network's is kept. Test images are never seen.
+ * points below the exact network's (and, with min_agreement, that predicts
+ * the exact network's class on at least that percentage of them) is kept.
+ * Test images are never seen.
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
  * baseline_bootstraps (uniform alpha=13 composite under the same profile;
  * uniform degree-63 polynomials when not every activation is a ReLU, e.g. a
- * GELU network), speedup, calib_accuracy, calib_backbone_accuracy; notes hold
+ * GELU network), speedup, calib_accuracy, calib_backbone_accuracy,
+ * calib_agreement (percent of the calibration images where PANN and network
+ * agree); notes hold
  * cost_profile and baseline (the uniform spec, "composite:alpha=13" or
  * "degree:63"). */
 typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
@@ -1454,6 +1458,8 @@ typedef struct {
     int impact_buckets;       /* DP resolution (0: 2000) */
     pact_stage_fn progress;   /* optional: stage name, done, total */
     void *progress_ctx;
+    double min_agreement;     /* percent of the calibration images on which the PANN must
+                                 also predict the exact network's class (0: no requirement) */
 } pact_optimize_opts;
 
 void pact_optimize_opts_default(pact_optimize_opts *opts);

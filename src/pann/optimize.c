@@ -304,8 +304,9 @@ static pact_status plan_of(optimizer *op, const pact_cost_walk *walk, pact_plan 
 }
 
 /* Top-1 accuracy of the plan's PANN (and of the backbone) on the
- * verification images. */
-static pact_status verify(optimizer *op, const pact_plan *plan, double *acc, double *backbone)
+ * verification images, and their agreement, in percent. */
+static pact_status verify(optimizer *op, const pact_plan *plan, double *acc, double *backbone,
+                          double *agree)
 {
     pact_pann_eval_opts eo;
     pact_pann_eval_opts_default(&eo);
@@ -317,6 +318,7 @@ static pact_status verify(optimizer *op, const pact_plan *plan, double *acc, dou
         return st;
     *acc = 100.0 * (double)r.correct / (double)r.images;
     *backbone = 100.0 * (double)r.backbone_correct / (double)r.images;
+    *agree = 100.0 * (double)r.agree / (double)r.images;
     pact_pann_report_free(&r);
     return PACT_OK;
 }
@@ -327,6 +329,9 @@ static pact_status check_inputs(optimizer *op)
     pact_optimize_opts *o = &op->o;
     if (!(o->max_drop >= 0.0 && o->max_drop <= 100.0))
         return pact_fail(op->err, PACT_EINVAL, "optimize: max drop %g outside 0..100", o->max_drop);
+    if (!(o->min_agreement >= 0.0 && o->min_agreement <= 100.0))
+        return pact_fail(op->err, PACT_EINVAL, "optimize: min agreement %g outside 0..100",
+                         o->min_agreement);
     if (!(o->margin >= 0.0 && o->margin <= 10.0))
         return pact_fail(op->err, PACT_EINVAL, "optimize: margin %g outside 0..10", o->margin);
     if (o->n_degrees < 0 || o->n_degrees > 32 || o->n_floors < 0 || o->n_floors > 8)
@@ -385,7 +390,7 @@ static const char *baseline_spec(const pact_model *model)
 
 /* Fills the plan's summary with its cost and the baseline's. */
 static pact_status summarise(optimizer *op, pact_plan *plan, const pact_cost_walk *walk, double acc,
-                             double backbone)
+                             double backbone, double agree)
 {
     pact_cost_walk *bw = NULL;
     const char *base = baseline_spec(op->model);
@@ -400,6 +405,7 @@ static pact_status summarise(optimizer *op, pact_plan *plan, const pact_cost_wal
         {"speedup", bw->total_ms / walk->total_ms},
         {"calib_accuracy", acc},
         {"calib_backbone_accuracy", backbone},
+        {"calib_agreement", agree},
         {"max_drop", op->o.max_drop},
         {"impact_sum", walk->impact},
     };
@@ -460,7 +466,7 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data, con
         hi += mx;
     }
     pact_cost_walk *best = NULL;
-    double best_acc = 0.0, backbone = 0.0;
+    double best_acc = 0.0, backbone = 0.0, best_agree = 0.0;
     int steps = 12;
     if (st == PACT_OK) {
         /* the most accurate plan first: if it fails, nothing will pass */
@@ -473,30 +479,32 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data, con
         if (st == PACT_OK)
             st = plan_of(&op, best, &plan);
         if (st == PACT_OK)
-            st = verify(&op, plan, &best_acc, &backbone);
+            st = verify(&op, plan, &best_acc, &backbone, &best_agree);
         stage(&op, "verify", 1, (size_t)steps + 1);
         pact_plan_free(plan);
-        if (st == PACT_OK && backbone - best_acc > op.o.max_drop)
+        if (st == PACT_OK && (backbone - best_acc > op.o.max_drop ||
+                              best_agree < op.o.min_agreement))
             st = PACT_ETOL;
         double good = b0, bad = fmax(hi, b0 * 2.0);
         for (int it = 0; st == PACT_OK && it < steps; it++) {
             double mid = sqrt(good * bad);
             pact_cost_walk *w = NULL;
-            double acc = 0.0, bb = 0.0;
+            double acc = 0.0, bb = 0.0, ag = 0.0;
             st = solve(&op, mid, &w);
             if (st == PACT_OK && w->total_ms >= best->total_ms) {
                 good = mid; /* no faster plan at this budget: nothing to verify */
             } else if (st == PACT_OK) {
                 st = plan_of(&op, w, &plan);
                 if (st == PACT_OK)
-                    st = verify(&op, plan, &acc, &bb);
+                    st = verify(&op, plan, &acc, &bb, &ag);
                 pact_plan_free(plan);
-                if (st == PACT_OK && bb - acc <= op.o.max_drop) {
+                if (st == PACT_OK && bb - acc <= op.o.max_drop && ag >= op.o.min_agreement) {
                     good = mid;
                     pact_cost_walk_free(best);
                     best = w;
                     w = NULL;
                     best_acc = acc;
+                    best_agree = ag;
                 } else if (st == PACT_OK) {
                     bad = mid;
                 }
@@ -510,16 +518,22 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data, con
     if ((st == PACT_OK || st == PACT_ETOL) && best) {
         pact_status s2 = plan_of(&op, best, &plan);
         if (s2 == PACT_OK)
-            s2 = summarise(&op, plan, best, best_acc, backbone);
+            s2 = summarise(&op, plan, best, best_acc, backbone, best_agree);
         if (s2 != PACT_OK) {
             final = s2;
             pact_plan_free(plan);
             plan = NULL;
         } else if (st == PACT_ETOL) {
-            pact_fail(err, PACT_ETOL,
-                      "optimize: even the most accurate candidates lose %.2f points on the calibration "
-                      "images (%.2f%% vs %.2f%%), more than --max-drop %g",
-                      backbone - best_acc, best_acc, backbone, op.o.max_drop);
+            if (backbone - best_acc > op.o.max_drop)
+                pact_fail(err, PACT_ETOL,
+                          "optimize: even the most accurate candidates lose %.2f points on the calibration "
+                          "images (%.2f%% vs %.2f%%), more than --max-drop %g",
+                          backbone - best_acc, best_acc, backbone, op.o.max_drop);
+            else
+                pact_fail(err, PACT_ETOL,
+                          "optimize: even the most accurate candidates agree with the network on "
+                          "%.2f%% of the calibration images, less than --min-agreement %g",
+                          best_agree, op.o.min_agreement);
         }
     }
     pact_cost_walk_free(best);
