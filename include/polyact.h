@@ -694,10 +694,10 @@ pact_status pact_net_forward_from(const pact_net *net, int layer, const float *s
  * PACT_EFORMAT (the profile has no cifar_resnet section); PACT_EUNSUPPORTED
  * (max pooling, which HE cannot evaluate exactly; nested residual branches,
  * or a branch point the walk cannot place: the message names the op). */
-typedef struct pact_cost_profile pact_cost_profile; /* declared again in "HE cost model" */
-typedef struct pact_cost_layout pact_cost_layout;
-pact_status pact_net_cost_layout(const pact_net *net, const pact_cost_profile *profile,
-                                 pact_cost_layout **layout, pact_error *err);
+struct pact_cost_profile; /* pact_cost_profile and pact_cost_layout, see "HE cost model" */
+struct pact_cost_layout;
+pact_status pact_net_cost_layout(const pact_net *net, const struct pact_cost_profile *profile,
+                                 struct pact_cost_layout **layout, pact_error *err);
 
 /* Progress of a long computation: `done` of `total` units (images) finished.
  * Called from the computing thread; the library itself never prints. */
