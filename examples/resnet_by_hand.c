@@ -175,7 +175,8 @@ static int load_resnet(const char *path, resnet *r)
     r->blk_hin = calloc((size_t)nb, sizeof(int));
     ok = ok && w0 > 0 && r->c1 && r->c2 && r->names && r->funcs && r->act_c && r->act_hw && r->blk_hin &&
          load_conv(&wf, "conv1", "bn1", 3, w0, 1, &r->stem);
-    r->names[0] = "relu";
+    if (ok && (r->names[0] = malloc(5)))
+        memcpy(r->names[0], "relu", 5);
     r->act_c[0] = w0;
     r->act_hw[0] = 32 * 32;
     int c = w0, hw = 32;
@@ -207,6 +208,33 @@ static int load_resnet(const char *path, resnet *r)
     free(wf.bytes);
     free((char *)wf.header);
     return ok && r->fc_w && r->fc_b;
+}
+
+static void free_resnet(resnet *r)
+{
+    free(r->stem.w);
+    free(r->stem.b);
+    for (int b = 0; b < 3 * r->n_blocks; b++) {
+        if (r->c1) {
+            free(r->c1[b].w);
+            free(r->c1[b].b);
+        }
+        if (r->c2) {
+            free(r->c2[b].w);
+            free(r->c2[b].b);
+        }
+    }
+    for (int l = 0; r->names && l < r->n_act; l++)
+        free(r->names[l]);
+    free(r->c1);
+    free(r->c2);
+    free(r->names);
+    free(r->funcs);
+    free(r->act_c);
+    free(r->act_hw);
+    free(r->blk_hin);
+    free(r->fc_w);
+    free(r->fc_b);
 }
 
 /* One image: out = conv(in) + b (3x3, padding 1), as im2col then a matrix
@@ -386,6 +414,7 @@ int main(int argc, char **argv)
     resnet r;
     if (!load_resnet(argv[1], &r)) {
         fprintf(stderr, "resnet_by_hand: %s is not a CIFAR ResNet (F32 safetensors)\n", argv[1]);
+        free_resnet(&r);
         return 1;
     }
     pact_model m = {.ctx = &r, .n_act = r.n_act, .act_names = (const char *const *)r.names,
@@ -472,5 +501,6 @@ int main(int argc, char **argv)
     pact_calib_free(calib);
     pact_dataset_free(train);
     pact_dataset_free(test);
+    free_resnet(&r);
     return st == PACT_OK ? 0 : 1;
 }

@@ -734,10 +734,10 @@ pact_status pact_net_forward_from(const pact_net *net, int layer, const float *s
  * PACT_EFORMAT (the profile has no cifar_resnet section); PACT_EUNSUPPORTED
  * (max pooling, which HE cannot evaluate exactly; nested residual branches,
  * or a branch point the walk cannot place: the message names the op). */
-typedef struct pact_cost_profile pact_cost_profile; /* declared again in "HE cost model" */
-typedef struct pact_cost_layout pact_cost_layout;
-pact_status pact_net_cost_layout(const pact_net *net, const pact_cost_profile *profile,
-                                 pact_cost_layout **layout, pact_error *err);
+struct pact_cost_profile; /* pact_cost_profile and pact_cost_layout, see "HE cost model" */
+struct pact_cost_layout;
+pact_status pact_net_cost_layout(const pact_net *net, const struct pact_cost_profile *profile,
+                                 struct pact_cost_layout **layout, pact_error *err);
 
 /* Progress of a long computation: `done` of `total` units (images) finished.
  * Called from the computing thread; the library itself never prints. */
@@ -1565,11 +1565,15 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * latency with the summed impact within a budget, and a closed loop searches
  * the budget: each plan is evaluated as a whole PANN on the calibration
  * images, and the fastest whose top-1 accuracy there is at most `max_drop`
- * points below the exact network's is kept. Test images are never seen.
+ * points below the exact network's (and, with min_agreement, that predicts
+ * the exact network's class on at least that percentage of them) is kept.
+ * Test images are never seen.
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
  * baseline_bootstraps (uniform alpha=13 composite under the same profile;
  * uniform degree-63 polynomials when not every activation is a ReLU, e.g. a
- * GELU network), speedup, calib_accuracy, calib_backbone_accuracy; notes hold
+ * GELU network), speedup, calib_accuracy, calib_backbone_accuracy,
+ * calib_agreement (percent of the calibration images where PANN and network
+ * agree); notes hold
  * cost_profile and baseline (the uniform spec, "composite:alpha=13" or
  * "degree:63"). */
 typedef void (*pact_stage_fn)(void *ctx, const char *stage, size_t done, size_t total);
@@ -1591,6 +1595,8 @@ typedef struct {
                                  elsewhere (pact_optimizer_impact, e.g. by other
                                  processes), instead of measuring them */
     size_t n_impacts;         /* entries of impacts: the optimizer's item count */
+    double min_agreement;     /* percent of the calibration images on which the PANN must
+                                 also predict the exact network's class (0: no requirement) */
 } pact_optimize_opts;
 
 void pact_optimize_opts_default(pact_optimize_opts *opts);
@@ -1619,7 +1625,7 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data,
  *   loop: pact_optimizer_next(op, choices, &done); if done: stop
  *         pact_optimizer_plan(op, choices, &plan); evaluate the plan with
  *         pact_optimizer_verify_opts (pact_pann_evaluate, or its chunks)
- *         pact_optimizer_tell(op, accuracy, backbone_accuracy)
+ *         pact_optimizer_tell(op, accuracy, backbone_accuracy, agreement)
  *   pact_optimizer_result(op, &plan)
  *
  * Impact items are (layer, candidate) pairs in layer-major order; each is
@@ -1685,9 +1691,10 @@ pact_status pact_optimizer_plan(const pact_optimizer *op, const int *choices, pa
                                 pact_error *err);
 
 /* Top-1 accuracy in percent of the proposed plan's PANN and of the backbone
- * on the verification images. PACT_EINVAL when no plan is waiting. */
+ * on the verification images, and the percentage of them on which the two
+ * predict the same class. PACT_EINVAL when no plan is waiting. */
 pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double backbone_accuracy,
-                                pact_error *err);
+                                double agreement, pact_error *err);
 
 /* The chosen plan with its summary (as pact_optimize). out *plan (free with
  * pact_plan_free). PACT_EINVAL before the loop is done; PACT_ETOL (with

@@ -260,7 +260,7 @@ static void check_optimizer_items(const pact_model *m, const pact_dataset *train
     int choices[64], done = 0;
     CHECK(a && pact_optimizer_next(a, choices, &done, &err) == PACT_EINVAL,
           "next before the impacts are set accepted");
-    CHECK(a && pact_optimizer_tell(a, 90.0, 90.0, &err) == PACT_EINVAL, "tell without a plan accepted");
+    CHECK(a && pact_optimizer_tell(a, 90.0, 90.0, 100.0, &err) == PACT_EINVAL, "tell without a plan accepted");
     ia[0] = NAN;
     CHECK(a && pact_optimizer_set_impacts(a, ia, items, &err) == PACT_EINVAL, "a NaN impact accepted");
     n += 3;

@@ -24,6 +24,8 @@ static const char usage[] =
     "  --split train|test batches to read from a directory (default train)\n"
     "  --calib C          calib.json of this model (default: calibrate on --data first)\n"
     "  --max-drop PP      accuracy points the PANN may lose (default 0.5)\n"
+    "  --min-agreement P  the PANN must also predict the network's own class on P%\n"
+    "                     of the calibration images (default 0: no requirement)\n"
     "  --degrees LIST     candidate degrees, e.g. 1,2,3,4,5,7,15,31,63 (the default)\n"
     "  --floors LIST      least-squares Chebyshev floor mixtures (default 0.02,0.2)\n"
     "  --margin M         interval widening, fraction of the calibrated width (0.05)\n"
@@ -134,7 +136,8 @@ static int parse_list(const char *flag, const char *s, double *v, int max, int *
 int cmd_optimize(int argc, char **argv)
 {
     cli_net_flags f = {0};
-    const char *calib_s = NULL, *drop_s = NULL, *deg_s = NULL, *floor_s = NULL, *margin_s = NULL,
+    const char *calib_s = NULL, *drop_s = NULL, *agree_s = NULL, *deg_s = NULL, *floor_s = NULL,
+               *margin_s = NULL,
                *cost_s = NULL, *impact_s = NULL, *output = NULL, *shard_s = NULL,
                *impacts_s = NULL;
     const cli_option opts[] = {
@@ -145,6 +148,7 @@ int cmd_optimize(int argc, char **argv)
         {"classes", &f.classes, NULL},
         {"act", &f.act, NULL},              {"calib", &calib_s, NULL},
         {"max-drop", &drop_s, NULL},        {"degrees", &deg_s, NULL},
+        {"min-agreement", &agree_s, NULL},
         {"floors", &floor_s, NULL},         {"margin", &margin_s, NULL},
         {"cost", &cost_s, NULL},            {"impact-images", &impact_s, NULL},
         {"output", &output, NULL},          {"shard", &shard_s, NULL},
@@ -167,6 +171,11 @@ int cmd_optimize(int argc, char **argv)
     if (drop_s && ((rc = cli_double("optimize", "max-drop", drop_s, &oo.max_drop)) != CLI_OK ||
                    oo.max_drop < 0 || oo.max_drop > 100))
         return rc ? rc : cli_error("optimize", CLI_USAGE, "--max-drop: %s outside 0..100", drop_s);
+    if (agree_s &&
+        ((rc = cli_double("optimize", "min-agreement", agree_s, &oo.min_agreement)) != CLI_OK ||
+         oo.min_agreement < 0 || oo.min_agreement > 100))
+        return rc ? rc : cli_error("optimize", CLI_USAGE, "--min-agreement: %s outside 0..100",
+                                   agree_s);
     if (margin_s && ((rc = cli_double("optimize", "margin", margin_s, &oo.margin)) != CLI_OK ||
                      oo.margin < 0 || oo.margin > 10))
         return rc ? rc : cli_error("optimize", CLI_USAGE, "--margin: %s outside 0..10", margin_s);

@@ -111,8 +111,14 @@ int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
     double acc, bb;
     if (pact_plan_get_summary(plan, "calib_accuracy", &acc, NULL) == PACT_OK &&
         pact_plan_get_summary(plan, "calib_backbone_accuracy", &bb, NULL) == PACT_OK)
-        fprintf(out, "calibration images: PANN %.2f%%, backbone %.2f%% (drop %.2f points)\n", acc, bb,
-                bb - acc);
+    {
+        double ag;
+        fprintf(out, "calibration images: PANN %.2f%%, backbone %.2f%% (drop %.2f points", acc,
+                bb, bb - acc);
+        if (pact_plan_get_summary(plan, "calib_agreement", &ag, NULL) == PACT_OK)
+            fprintf(out, ", agreement %.2f%%", ag);
+        fprintf(out, ")\n");
+    }
     pact_cost_walk_free(walk);
     return CLI_OK;
 }

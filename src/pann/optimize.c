@@ -160,7 +160,7 @@ struct pact_optimizer {
     /* the closed loop */
     loop_state loop;
     int it;
-    double b0, hi, good, bad, mid, best_acc, backbone;
+    double b0, hi, good, bad, mid, best_acc, backbone, best_agree;
     pact_cost_walk *best, *pending;
     int failed_drop;   /* the most accurate plan already loses too much */
 };
@@ -479,8 +479,7 @@ static const char *baseline_spec(const pact_model *model)
 }
 
 /* Fills the plan's summary with its cost and the baseline's. */
-static pact_status summarise(pact_optimizer *op, pact_plan *plan, const pact_cost_walk *walk,
-                             double acc, double backbone)
+static pact_status summarise(pact_optimizer *op, pact_plan *plan, const pact_cost_walk *walk)
 {
     pact_cost_walk *bw = NULL;
     const char *base = baseline_spec(op->model);
@@ -493,8 +492,9 @@ static pact_status summarise(pact_optimizer *op, pact_plan *plan, const pact_cos
         {"baseline_latency_s", bw->total_ms / 1000.0},
         {"baseline_bootstraps", bw->n_bootstraps},
         {"speedup", bw->total_ms / walk->total_ms},
-        {"calib_accuracy", acc},
-        {"calib_backbone_accuracy", backbone},
+        {"calib_accuracy", op->best_acc},
+        {"calib_backbone_accuracy", op->backbone},
+        {"calib_agreement", op->best_agree},
         {"max_drop", op->o.max_drop},
         {"impact_sum", walk->impact},
     };
@@ -648,8 +648,14 @@ pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pac
     return PACT_OK;
 }
 
+/* Whether a verified plan meets the accuracy conditions. */
+static int acceptable(const pact_optimizer *op, double accuracy, double backbone, double agreement)
+{
+    return backbone - accuracy <= op->o.max_drop && agreement >= op->o.min_agreement;
+}
+
 pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double backbone_accuracy,
-                                pact_error *err)
+                                double agreement, pact_error *err)
 {
     if (op->loop != LOOP_WAIT_FIRST && op->loop != LOOP_WAIT_STEP)
         return pact_fail(err, PACT_EINVAL, "optimize: no plan is waiting for its accuracy");
@@ -657,9 +663,10 @@ pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double back
         op->best = op->pending;
         op->pending = NULL;
         op->best_acc = accuracy;
+        op->best_agree = agreement;
         op->backbone = backbone_accuracy;
         stage(op, "verify", 1, LOOP_STEPS + 1);
-        if (backbone_accuracy - accuracy > op->o.max_drop) {
+        if (!acceptable(op, accuracy, backbone_accuracy, agreement)) {
             op->failed_drop = 1;
             op->loop = LOOP_DONE;
             return PACT_OK;
@@ -669,11 +676,12 @@ pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double back
         op->loop = LOOP_SEARCH;
         return PACT_OK;
     }
-    if (backbone_accuracy - accuracy <= op->o.max_drop) {
+    if (acceptable(op, accuracy, backbone_accuracy, agreement)) {
         op->good = op->mid;
         pact_cost_walk_free(op->best);
         op->best = op->pending;
         op->best_acc = accuracy;
+        op->best_agree = agreement;
     } else {
         op->bad = op->mid;
         pact_cost_walk_free(op->pending);
@@ -699,7 +707,7 @@ pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **out, pact_erro
     pact_status st = pact_optimizer_plan(op, choices, &plan, err);
     free(choices);
     if (st == PACT_OK)
-        st = summarise(op, plan, op->best, op->best_acc, op->backbone);
+        st = summarise(op, plan, op->best);
     if (st != PACT_OK) {
         pact_plan_free(plan);
         return st;
@@ -708,8 +716,10 @@ pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **out, pact_erro
     if (op->failed_drop)
         return pact_fail(err, PACT_ETOL,
                          "optimize: even the most accurate candidates lose %.2f points on the calibration "
-                         "images (%.2f%% vs %.2f%%), more than --max-drop %g",
-                         op->backbone - op->best_acc, op->best_acc, op->backbone, op->o.max_drop);
+                         "images (%.2f%% vs %.2f%%, agreement %.2f%%), more than --max-drop %g "
+                         "(or agree less than --min-agreement %g)",
+                         op->backbone - op->best_acc, op->best_acc, op->backbone, op->best_agree,
+                         op->o.max_drop, op->o.min_agreement);
     return PACT_OK;
 }
 
@@ -755,7 +765,8 @@ pact_status pact_optimize(const pact_model *model, const pact_dataset *data, con
         if (st != PACT_OK)
             break;
         st = pact_optimizer_tell(op, 100.0 * (double)r.correct / (double)r.images,
-                                 100.0 * (double)r.backbone_correct / (double)r.images, err);
+                                 100.0 * (double)r.backbone_correct / (double)r.images,
+                                 100.0 * (double)r.agree / (double)r.images, err);
         pact_pann_report_free(&r);
     }
     if (st == PACT_OK)

@@ -4,7 +4,7 @@
  * so a fixed crash stays fixed. The target aborts on any broken invariant
  * (tests/fuzz/fuzz_check.h); the sanitizers report memory errors and leaks.
  * Usage: replay_<target> DIR... (every regular file, in name order). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

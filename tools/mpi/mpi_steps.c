@@ -261,7 +261,8 @@ pact_status cli_optimize(const pact_model *model, const pact_dataset *ds, const 
             break;
         if (mpi_rank() == 0)
             st = pact_optimizer_tell(op, 100.0 * (double)r.correct / (double)r.images,
-                                     100.0 * (double)r.backbone_correct / (double)r.images, err);
+                                     100.0 * (double)r.backbone_correct / (double)r.images,
+                                     100.0 * (double)r.agree / (double)r.images, err);
         pact_pann_report_free(&r);
         st = mpi_agree(st, err);
     }
