@@ -4,6 +4,9 @@
  *    (16 chunks), the distributed phase and the whole command;
  *  - optimize: the impact phase (95 items of 19 layers, 64 images each), and
  *    the whole command (calibration given; 13 verifications of 4 chunks).
+ * Next to them, the machine's own ceiling for two processes: two independent
+ * serial evaluations run at once vs one alone (throughput ratio; two vCPUs
+ * that share a physical core or its caches give less than 2x to anyone).
  * Best of 3 runs each (the machine is shared); both process counts must give
  * the same numbers / the same impact table. Phase times come from the driver's
  * progress lines (POLYACT_PROGRESS=1). Usage: bench_mpi [repeats]. */
@@ -73,6 +76,26 @@ int main(int argc, char **argv)
     CHECK(!diff, "eval: 2 processes differ from 1 in '%s'", diff);
     n += 2;
 
+    /* the ceiling: the same serial work, once alone and twice at once */
+    const char *serial = "POLYACT_NO_MPI=1 '%s' eval --model '%s' --data '%s' "
+                         "--threads 1 --uniform lsq:degree=7 --calib calib.json >/dev/null";
+    char pair_fmt[1024];
+    snprintf(pair_fmt, sizeof pair_fmt, "(%s & %s; wait)", serial, serial);
+    double alone = 1e30, together = 1e30;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = now();
+        rc = so_run(serial, pact_test_cli(), so_model, so_test);
+        double t1 = now();
+        CHECK(rc == 0, "serial eval: exit %d: %s", rc, so_err);
+        int rc2 = so_run(pair_fmt, pact_test_cli(), so_model, so_test, pact_test_cli(), so_model,
+                         so_test);
+        double t2 = now();
+        CHECK(rc2 == 0, "two serial evals: exit %d: %s", rc2, so_err);
+        alone = t1 - t0 < alone ? t1 - t0 : alone;
+        together = t2 - t1 < together ? t2 - t1 : together;
+    }
+    n += 2;
+
     const char *opt_fmt = "%s optimize --model '%s' --data '%s' %s";
     const char *opt_args = "--images 256 --impact-images 64 --degrees 2,3,5,7,15 --floors 0.2 "
                            "--threads 1 --calib calib.json --max-drop 100 -o plan.json";
@@ -87,6 +110,8 @@ int main(int argc, char **argv)
            e1.phase, e2.phase, e1.phase / e2.phase);
     printf("                                 whole command: %7.2f s, %7.2f s  speed-up %.2fx\n",
            e1.total, e2.total, e1.total / e2.total);
+    printf("  ceiling: two serial evals at once %7.2f s vs one alone %7.2f s: %.2fx the throughput\n",
+           together, alone, 2.0 * alone / together);
     printf("  optimize, impact phase (95 items x 64 images): 1 proc %7.2f s, 2 procs %7.2f s  "
            "speed-up %.2fx\n", o1.phase, o2.phase, o1.phase / o2.phase);
     printf("                                 whole command: %7.2f s, %7.2f s  speed-up %.2fx\n",
