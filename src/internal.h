@@ -18,4 +18,8 @@ pact_status pact_fail(pact_error *err, pact_status status, const char *fmt, ...)
 /* Resets *err (if not NULL) to PACT_OK with an empty message. */
 void pact_error_clear(pact_error *err);
 
+/* Multiplicative depth ceil(log2(d + 1)) of a degree-d polynomial (the bit
+ * length of d); 0 for d <= 0. */
+int pact_poly_depth(int degree);
+
 #endif

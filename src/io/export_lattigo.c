@@ -33,16 +33,6 @@ static const char levels_note[] =
     "levels: ceil(log2(degree+1)) per series, +1 when its change_of_basis scalar is not an "
     "integer (Mul by a non-integer constant needs a rescale), +1 for a mul_input final product";
 
-static int bit_length(int d)
-{
-    int n = 0;
-    while (d > 0) {
-        n++;
-        d >>= 1;
-    }
-    return n;
-}
-
 static cJSON *series_json(const export_chain *c, int k, int *levels)
 {
     cJSON *s = cJSON_CreateObject();
@@ -69,7 +59,7 @@ static cJSON *series_json(const export_chain *c, int k, int *levels)
     cJSON_AddItemToObject(cob, "constant", pact_json_number(constant));
     cJSON_AddBoolToObject(s, "odd", odd);
     cJSON_AddBoolToObject(s, "even", even);
-    *levels = bit_length(d) + !integer_scalar;
+    *levels = pact_poly_depth(d) + !integer_scalar;
     cJSON_AddNumberToObject(s, "levels", *levels);
     return s;
 }

@@ -2,8 +2,7 @@
  * multiplication counts (they feed the HE cost model). */
 #include "../internal.h"
 
-/* Bit length of d: the depth ceil(log2(d + 1)) of a degree-d polynomial. */
-static int bit_length(int d)
+int pact_poly_depth(int d)
 {
     int n = 0;
     while (d > 0) {
@@ -28,7 +27,7 @@ pact_status pact_bsgs_plan(int degree, pact_bsgs *plan, pact_error *err)
 {
     if (degree < 1 || degree > 1023)
         return pact_fail(err, PACT_EINVAL, "bsgs: degree %d outside 1..1023", degree);
-    int n = bit_length(degree);
+    int n = pact_poly_depth(degree);
     pact_bsgs best = {degree, 0, 0, n, nonscalar_mults(degree, n, 0), degree};
     /* A split with giant = m needs baby = 2^(n-m) >= 2 and covers degrees
      * below 2^n, so every m in 1..n-1 keeps the optimal depth n. */

@@ -67,7 +67,7 @@ int pact_composite_depth(const pact_composite *c)
         if (pact_bsgs_plan(c->comp[i]->degree, &plan, NULL) == PACT_OK)
             depth += plan.depth;
         else
-            depth += (int)ceil(log2(c->comp[i]->degree + 1.0));
+            depth += pact_poly_depth(c->comp[i]->degree);
     }
     return depth;
 }
