@@ -3,6 +3,7 @@
 #include "../internal.h"
 #include "../pann/calib_internal.h"
 #include "file_util.h"
+#include "json_num.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -17,57 +18,6 @@
 #define CALIB_MAX_NAME 256
 
 /* ---- writing ---- */
-
-/* A double as the shortest decimal that reads back to the same bits (cJSON's
- * own printer only checks the round trip approximately). Non-finite values
- * never reach the file (calibration rejects them); they would print as null. */
-static cJSON *exact_number(double v)
-{
-    char buf[40];
-    if (!isfinite(v))
-        return cJSON_CreateNull();
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return cJSON_CreateRaw(buf);
-}
-
-static cJSON *count_number(uint64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    return cJSON_CreateRaw(buf);
-}
-
-static cJSON *number_array(const double *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) {
-        cJSON *x = exact_number(v[i]);
-        if (!x || !cJSON_AddItemToArray(a, x)) {
-            cJSON_Delete(x);
-            cJSON_Delete(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
-static cJSON *count_array(const uint64_t *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) {
-        cJSON *x = count_number(v[i]);
-        if (!x || !cJSON_AddItemToArray(a, x)) {
-            cJSON_Delete(x);
-            cJSON_Delete(a);
-            return NULL;
-        }
-    }
-    return a;
-}
 
 /* 1 when every piece was added. */
 static int add(cJSON *obj, const char *key, cJSON *item)
@@ -90,10 +40,10 @@ static cJSON *to_json(const pact_calib *c)
     ok = ok && add(root, "model", cJSON_CreateString(c->model_name));
     ok = ok && add(root, "model_sha256", cJSON_CreateString(c->model_sha256));
     ok = ok && add(root, "data", cJSON_CreateString(c->data_name));
-    ok = ok && add(root, "images", count_number(c->images));
+    ok = ok && add(root, "images", pact_json_count(c->images));
     ok = ok && add(root, "chunk_images", cJSON_CreateNumber(c->chunk_images));
     ok = ok && add(root, "bins", cJSON_CreateNumber(c->bins));
-    ok = ok && add(root, "quantile_levels", number_array(c->levels, c->n_levels));
+    ok = ok && add(root, "quantile_levels", pact_json_numbers(c->levels, c->n_levels));
     cJSON *layers = ok ? cJSON_CreateArray() : NULL;
     ok = ok && add(root, "layers", layers);
     for (int i = 0; ok && i < c->n_layers; i++) {
@@ -107,13 +57,13 @@ static cJSON *to_json(const pact_calib *c)
         ok = ok && add(o, "index", cJSON_CreateNumber(i));
         ok = ok && add(o, "name", cJSON_CreateString(l->name));
         ok = ok && add(o, "func", cJSON_CreateString(pact_func_name(l->func)));
-        ok = ok && add(o, "count", count_number(l->count));
-        ok = ok && add(o, "min", exact_number(l->min));
-        ok = ok && add(o, "max", exact_number(l->max));
-        ok = ok && add(o, "mean", exact_number(l->mean));
-        ok = ok && add(o, "std", exact_number(l->std));
-        ok = ok && add(o, "quantiles", number_array(l->quantiles, l->n_quantiles));
-        ok = ok && add(o, "histogram", count_array(l->histogram, l->bins));
+        ok = ok && add(o, "count", pact_json_count(l->count));
+        ok = ok && add(o, "min", pact_json_number(l->min));
+        ok = ok && add(o, "max", pact_json_number(l->max));
+        ok = ok && add(o, "mean", pact_json_number(l->mean));
+        ok = ok && add(o, "std", pact_json_number(l->std));
+        ok = ok && add(o, "quantiles", pact_json_numbers(l->quantiles, l->n_quantiles));
+        ok = ok && add(o, "histogram", pact_json_counts(l->histogram, (size_t)l->bins));
     }
     if (!ok) {
         cJSON_Delete(root);

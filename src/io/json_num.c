@@ -1,5 +1,6 @@
 #include "json_num.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,6 +19,8 @@ void pact_format_double(char buf[PACT_DOUBLE_TEXT_MAX], double v, int shortest)
 
 cJSON *pact_json_number(double v)
 {
+    if (!isfinite(v))
+        return cJSON_CreateNull();
     char buf[PACT_DOUBLE_TEXT_MAX];
     pact_format_double(buf, v, 1);
     return cJSON_CreateRaw(buf);
@@ -28,6 +31,27 @@ cJSON *pact_json_numbers(const double *v, int n)
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; a && i < n; i++) {
         cJSON *x = pact_json_number(v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+cJSON *pact_json_count(uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return cJSON_CreateRaw(buf);
+}
+
+cJSON *pact_json_counts(const uint64_t *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *x = pact_json_count(v[i]);
         if (!x || !cJSON_AddItemToArray(a, x)) {
             cJSON_Delete(x);
             cJSON_Delete(a);

@@ -5,6 +5,8 @@
 #define PACT_JSON_NUM_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define PACT_DOUBLE_TEXT_MAX 40
 
@@ -12,10 +14,18 @@
  * exactly (shortest = 0: always 17), with '.' as decimal point. */
 void pact_format_double(char buf[PACT_DOUBLE_TEXT_MAX], double v, int shortest);
 
-/* A cJSON raw number item for finite v (exact round trip); NULL on no memory. */
+/* A cJSON raw number item for finite v (exact round trip), null for NaN and
+ * infinities (they are not JSON); NULL on no memory. */
 cJSON *pact_json_number(double v);
 
 /* An array of n such numbers; NULL on no memory. */
 cJSON *pact_json_numbers(const double *v, int n);
+
+/* A cJSON raw number item for an exact count (doubles lose them past 2^53);
+ * NULL on no memory. */
+cJSON *pact_json_count(uint64_t v);
+
+/* An array of n counts; NULL on no memory. */
+cJSON *pact_json_counts(const uint64_t *v, size_t n);
 
 #endif

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../internal.h"
 #include "file_util.h"
+#include "json_num.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -237,20 +238,7 @@ static cJSON *exact_number(double v)
         return cJSON_CreateString("nan");
     if (isinf(v))
         return cJSON_CreateString(v > 0 ? "inf" : "-inf");
-    char buf[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return cJSON_CreateRaw(buf);
-}
-
-static cJSON *count_number(uint64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    return cJSON_CreateRaw(buf);
+    return pact_json_number(v);
 }
 
 static int add(cJSON *obj, const char *key, cJSON *item)
@@ -284,13 +272,13 @@ static cJSON *to_json(const pact_partial *p)
          append(shard, cJSON_CreateNumber(p->shards)) && add(root, "shard", shard);
     if (ok)
         shard = NULL;
-    ok = ok && add(root, "items", count_number(p->n_items)) &&
-         add(root, "row_size", count_number(p->row_size));
+    ok = ok && add(root, "items", pact_json_count(p->n_items)) &&
+         add(root, "row_size", pact_json_count(p->row_size));
     for (size_t i = 0; ok && i < p->n_items; i++) {
         if (!p->has[i])
             continue;
         cJSON *row = cJSON_CreateArray();
-        ok = append(rows, row) && append(row, count_number(i));
+        ok = append(rows, row) && append(row, pact_json_count(i));
         for (size_t k = 0; ok && k < p->row_size; k++)
             ok = append(row, exact_number(p->rows[i * p->row_size + k]));
     }
@@ -302,7 +290,7 @@ static cJSON *to_json(const pact_partial *p)
     for (size_t k = 0; ok && k < p->n_context; k++)
         ok = append(context, exact_number(p->context[k]));
     for (size_t k = 0; ok && k < p->n_sums; k++)
-        ok = append(sums, count_number(p->sums[k]));
+        ok = append(sums, pact_json_count(p->sums[k]));
     ok = ok && add(root, "sums", sums);
     if (ok)
         sums = NULL;
