@@ -10,6 +10,14 @@ typedef struct {
     const char *input_mean, *input_std, *act, *classes;
 } cli_net_flags;
 
+/* The cli_option entries of those flags, for a command's option table. */
+#define CLI_NET_OPTIONS(f)                                                                    \
+    {"model", &(f).model, NULL}, {"data", &(f).data, NULL}, {"split", &(f).split, NULL},      \
+        {"images", &(f).images, NULL}, {"batch", &(f).batch, NULL},                           \
+        {"threads", &(f).threads, NULL}, {"input-mean", &(f).input_mean, NULL},               \
+        {"input-std", &(f).input_std, NULL}, {"classes", &(f).classes, NULL},                 \
+        {"act", &(f).act, NULL}
+
 /* --threads T (NULL: the number of online processors) -> *threads; makes
  * OpenBLAS single-threaded, since the engine's T threads each call sgemm.
  * CLI_OK or CLI_USAGE. */

@@ -121,12 +121,7 @@ int cmd_eval(int argc, char **argv)
                *seed_s = NULL, *shard_s = NULL, *output = NULL;
     int json = 0;
     const cli_option opts[] = {
-        {"model", &f.model, NULL},           {"data", &f.data, NULL},
-        {"split", &f.split, NULL},           {"images", &f.images, NULL},
-        {"batch", &f.batch, NULL},           {"threads", &f.threads, NULL},
-        {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
-        {"classes", &f.classes, NULL},
-        {"act", &f.act, NULL},               {"plan", &plan_s, NULL},
+        CLI_NET_OPTIONS(f),                  {"plan", &plan_s, NULL},
         {"uniform", &uniform, NULL},         {"calib", &calib_s, NULL},
         {"fixed", &fixed_s, NULL},           {"noise", &noise_s, NULL},
         {"seed", &seed_s, NULL},             {"json", NULL, &json},

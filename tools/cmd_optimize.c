@@ -141,12 +141,7 @@ int cmd_optimize(int argc, char **argv)
                *cost_s = NULL, *impact_s = NULL, *output = NULL, *shard_s = NULL,
                *impacts_s = NULL;
     const cli_option opts[] = {
-        {"model", &f.model, NULL},          {"data", &f.data, NULL},
-        {"split", &f.split, NULL},          {"images", &f.images, NULL},
-        {"batch", &f.batch, NULL},          {"threads", &f.threads, NULL},
-        {"input-mean", &f.input_mean, NULL}, {"input-std", &f.input_std, NULL},
-        {"classes", &f.classes, NULL},
-        {"act", &f.act, NULL},              {"calib", &calib_s, NULL},
+        CLI_NET_OPTIONS(f),                 {"calib", &calib_s, NULL},
         {"max-drop", &drop_s, NULL},        {"degrees", &deg_s, NULL},
         {"min-agreement", &agree_s, NULL},
         {"floors", &floor_s, NULL},         {"margin", &margin_s, NULL},
