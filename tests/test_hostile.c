@@ -147,6 +147,14 @@ static void e_overflow_shape(cJSON *h)
         cJSON_AddItemToArray(s, cJSON_CreateNumber(1099511627776.0));
     cJSON_ReplaceItemInObjectCaseSensitive(tensor(h, "layer1.0.conv1.weight"), "shape", s);
 }
+/* a tensor whose name holds a newline and a control character (fuzz finding:
+ * the message must stay one line, showing them as '?') */
+static void e_control_name(cJSON *h)
+{
+    cJSON *t = cJSON_Duplicate(tensor(h, "conv1.weight"), 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(t, "dtype", cJSON_CreateString("Q8"));
+    cJSON_AddItemToObject(h, "evil\nname\x01", t);
+}
 static void e_overlap(cJSON *h) { set_pair(tensor(h, "layer1.0.bn1.bias"), "data_offsets", 0, 64); }
 static void e_past_end(cJSON *h)
 {
@@ -320,6 +328,9 @@ static void safetensors_cases(void)
     model_with(bad, e_overflow_shape);
     expect("st overflowing shape", 1, "out.json", bad, "overflow", CLI_CALIBRATE, bad, test_data,
            out);
+    model_with(bad, e_control_name);
+    expect("st control chars in name", 1, "out.json", bad, "tensor evil?name?: unknown dtype",
+           CLI_CALIBRATE, bad, test_data, out);
     model_with(bad, e_overlap);
     expect("st overlapping offsets", 1, "out.json", bad, "overlap", CLI_CALIBRATE, bad,
            test_data, out);

@@ -26,10 +26,10 @@ for t in "${targets[@]}"; do
   cp -r tests/fuzz/regressions/"$kind"/. "$work"/ 2>/dev/null || true
   echo "== $t: ${secs}s on $(ls "$work" | wc -l) seeds" >&2
   status=0
-  # -close_fd_mask=3: the CLI target prints; libFuzzer and the sanitizers
-  # keep their own output
+  # -close_fd_mask=1: what the CLI target prints goes nowhere; stderr stays
+  # open, so a broken invariant's message reaches the log with the crash
   "$build"/tests/fuzz/"$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
-      -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$build/$t-" "$work" \
+      -close_fd_mask=1 -print_final_stats=1 -artifact_prefix="$build/$t-" "$work" \
       >"$build/$t.log" 2>&1 || status=$?
   grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|invariant' "$build/$t.log" >&2 || true
   rm -rf "$work"

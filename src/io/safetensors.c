@@ -23,6 +23,7 @@ struct pact_st_file {
     uint64_t data_size;
     int count;
     pact_st_tensor *tensors;
+    pact_st_tensor **by_name; /* the tensors sorted by name: lookups in log time */
     int n_meta;
     char **meta_keys, **meta_values;
 };
@@ -65,6 +66,7 @@ void pact_st_close(pact_st_file *f)
     }
     free(f->meta_keys);
     free(f->meta_values);
+    free(f->by_name);
     free(f->tensors);
     free(f->bytes);
     free(f->path);
@@ -271,24 +273,23 @@ static int by_name(const void *x, const void *y)
                   (*(const pact_st_tensor *const *)y)->name);
 }
 
-/* JSON allows repeated keys; a tensor name must be unique (sorted, not n^2). */
+/* JSON allows repeated keys; a tensor name must be unique (sorted, not n^2).
+ * The sorted order stays as the file's name index. */
 static pact_status check_duplicates(pact_st_file *f, pact_error *err)
 {
-    if (f->count < 2)
-        return PACT_OK;
-    pact_st_tensor **order = malloc((size_t)f->count * sizeof *order);
+    pact_st_tensor **order = malloc(((size_t)f->count + 1) * sizeof *order);
     if (!order)
         return pact_fail(err, PACT_ENOMEM, "%s: out of memory", f->path);
     for (int i = 0; i < f->count; i++)
         order[i] = &f->tensors[i];
-    qsort(order, (size_t)f->count, sizeof *order, by_name);
-    pact_status st = PACT_OK;
-    for (int i = 1; i < f->count && st == PACT_OK; i++)
+    if (f->count > 1)
+        qsort(order, (size_t)f->count, sizeof *order, by_name);
+    f->by_name = order;
+    for (int i = 1; i < f->count; i++)
         if (strcmp(order[i - 1]->name, order[i]->name) == 0)
-            st = pact_fail(err, PACT_EFORMAT, "%s: tensor %s appears twice", f->path,
-                           order[i]->name);
-    free(order);
-    return st;
+            return pact_fail(err, PACT_EFORMAT, "%s: tensor %s appears twice", f->path,
+                             order[i]->name);
+    return PACT_OK;
 }
 
 static pact_status parse_header(pact_st_file *f, pact_error *err)
@@ -410,9 +411,16 @@ const pact_st_tensor *pact_st_at(const pact_st_file *f, int i)
 
 const pact_st_tensor *pact_st_find(const pact_st_file *f, const char *name)
 {
-    for (int i = 0; i < f->count; i++)
-        if (strcmp(f->tensors[i].name, name) == 0)
-            return &f->tensors[i];
+    int lo = 0, hi = f->count; /* binary search of by_name[lo, hi) */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(f->by_name[mid]->name, name);
+        if (c == 0)
+            return f->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
