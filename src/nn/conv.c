@@ -4,7 +4,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "graph.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -238,8 +237,7 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
         im2col(op, in + (size_t)b0 * in_img, g, col);
         if (profile)
             t1 = pact_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, n, k, 1.0f, op->weight, k,
-                    col, n, 0.0f, tmp, n);
+        pact_gemm(c_out, n, k, op->weight, k, col, n, tmp, n);
         if (profile)
             t2 = pact_seconds();
         for (int b = 0; b < g; b++)

@@ -135,6 +135,12 @@ size_t pact_conv_work_floats(const pact_op *op, int batch);
 void pact_conv_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                    int apply_act, pact_func act, float *work, double *profile);
 
+/* c = a b for row-major a (m x k, row stride lda), b (k x n, ldb), c (m x n,
+ * ldc); each element summed over k in order, so independent of n and of the
+ * column's place (gemm.c). */
+void pact_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+               int ldc);
+
 /* Monotonic clock in seconds (for the optional profile). */
 double pact_seconds(void);
 

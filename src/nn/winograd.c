@@ -11,7 +11,6 @@
  * loops are over tiles and vectorise. */
 #include "graph.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,9 +395,8 @@ void pact_wino_run(const pact_op *op, const float *in, const float *res, float *
         if (profile)
             t1 = pact_seconds();
         for (int xi = 0; xi < nx; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, (int)n, c_in, 1.0f,
-                        op->wino + (size_t)xi * c_out * c_in, c_in, v + (size_t)xi * vs,
-                        (int)n, 0.0f, m + (size_t)xi * ms, (int)n);
+            pact_gemm(c_out, (int)n, c_in, op->wino + (size_t)xi * c_out * c_in, c_in,
+                      v + (size_t)xi * vs, (int)n, m + (size_t)xi * ms, (int)n);
         if (profile)
             t2 = pact_seconds();
         for (int b = 0; b < g; b++)
