@@ -153,6 +153,12 @@ size_t pact_wino_work_floats(const pact_op *op, int batch);
 void pact_wino_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                    int apply_act, pact_func act, float *work, double *profile);
 
+/* F(4x4, 3x3) on groups of 8 images, one per vector lane (winograd4.c); the
+ * work floats do not depend on the batch. */
+size_t pact_wino4_work_floats(const pact_op *op);
+void pact_wino4_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                    int apply_act, pact_func act, float *work, double *profile);
+
 /* Bias, shortcut and (when apply_act) activation for output plane (image b of
  * the group, channel c): o = act(conv + bias[c] + shortcut(res)); conv may be o.
  * res points at the group's first image. */

@@ -118,6 +118,8 @@ static size_t plane_scratch(const pact_op *op)
 
 size_t pact_wino_work_floats(const pact_op *op, int batch)
 {
+    if (op->wino_m == 4)
+        return pact_wino4_work_floats(op);
     int g = wino_group(op) < batch ? wino_group(op) : batch;
     size_t n = (size_t)g * tiles(op);
     size_t vm = (size_t)n_xi(op) * (xi_stride(op->in_shape.c, n) + xi_stride(op->out_shape.c, n));
@@ -374,6 +376,10 @@ void pact_wino_run(const pact_op *op, const float *in, const float *res, float *
     const size_t plane = (size_t)h * w;
     const size_t in_img = (size_t)c_in * plane, out_img = (size_t)c_out * plane;
     const size_t res_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;
+    if (mt == 4) {
+        pact_wino4_run(op, in, res, out, batch, apply_act, act, work, profile);
+        return;
+    }
     for (int b0 = 0; b0 < batch; b0 += g_max) {
         const int g = batch - b0 < g_max ? batch - b0 : g_max;
         const size_t n = (size_t)g * t_img; /* tiles in the group */
