@@ -31,6 +31,8 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+#define load4(p) (*(const v4u *)(p))
+#define store4(p, v) (*(v4u *)(p) = (v))
 
 /* MR rows x NV vectors (type VT: VW floats, unaligned view VU) of C. */
 #define PACT_GEMM_KERNEL(NAME, VT, VU, VW, MR, NV)                                             \
@@ -66,19 +68,27 @@ PACT_GEMM_KERNEL(kernel8_1x1, v8f, v8u, 8, 1, 1)
 PACT_GEMM_KERNEL(kernel4_4x2, v4f, v4u, 4, 4, 2)
 PACT_GEMM_KERNEL(kernel4_1x1, v4f, v4u, 4, 1, 1)
 
-/* Columns [j0, n) of rows [0, m), one by one. */
+/* The last n - j0 < 4 columns of rows [0, m): in 4-lane vectors padded with
+ * zeros, so that each element goes through the same chain of vector
+ * operations as in the kernels (a scalar loop may be compiled otherwise,
+ * e.g. products vectorised and sums left unfused). */
 PACT_INLINE void gemm_tail(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                            float *c, int ldc, int j0)
 {
+    const int nv = n - j0;
+    if (nv <= 0)
+        return;
     for (int r = 0; r < m; r++) {
         const float *ar = a + (size_t)r * lda;
-        float *cr = c + (size_t)r * ldc;
-        for (int j = j0; j < n; j++) {
-            float acc = ar[0] * b[j];
-            for (int p = 1; p < k; p++)
-                acc = acc + ar[p] * b[(size_t)p * ldb + j];
-            cr[j] = acc;
+        float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        memcpy(part, b + j0, sizeof(float) * (size_t)nv);
+        v4f acc = ar[0] * load4(part);
+        for (int p = 1; p < k; p++) {
+            memcpy(part, b + (size_t)p * ldb + j0, sizeof(float) * (size_t)nv);
+            acc = acc + ar[p] * load4(part);
         }
+        store4(part, acc);
+        memcpy(c + (size_t)r * ldc + j0, part, sizeof(float) * (size_t)nv);
     }
 }
 

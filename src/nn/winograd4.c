@@ -1,15 +1,16 @@
-/* Winograd F(4x4, 3x3) over groups of up to 8 images, one image per vector
- * lane: every transform is the same arithmetic on 8 lanes, whatever the plane
- * size, with no shuffles inside the transforms. The images' planes are
- * interleaved once on the way in ([channel][y][x][image], with a zero border)
- * and de-interleaved once on the way out, 8 x 8 floats at a time, where the
- * bias, the shortcut and the ReLU are applied.
+/* Winograd F(4x4, 3x3) over groups of images, one image per vector lane: every
+ * transform is the same arithmetic on all lanes whatever the plane size, with
+ * no shuffles inside the transforms. The images' rows are interleaved on the
+ * way in ([y][x][image], zero border, 8 x 8 transposes) and de-interleaved on
+ * the way out, where the bias, the shortcut and the ReLU are applied.
  *
- * The tiles are taken a block of tile rows at a time (about 32 columns of
- * the matrices): input transform of the block, the 36 matrix products
- * M_xi = U_xi V_xi, output transform, so that V and M stay in the core's
- * cache. Column n = 8 t + lane of V and M is tile t of the block for the
- * lane's image.
+ * The tiles are taken a block of tile rows at a time (about 32 columns of the
+ * matrices): for each input channel, the block's new input rows are
+ * interleaved into a ring of rows and transformed into V; then the 36 matrix
+ * products M_xi = U_xi V_xi; then, for each output channel, the output
+ * transform and the de-interleaving. V, M and the rings stay in the core's
+ * cache. V and M are stored [channel][xi][column], column = lanes x (tile in
+ * the block) + lane, so that a tile's 36 values sit at fixed offsets.
  *
  * Same arithmetic, per element, as the plane-at-a-time transforms of
  * winograd.c: B^T d B with the row pass (along x) first, A^T M A with the
@@ -18,51 +19,63 @@
 
 #include <string.h>
 
-#if defined(__GNUC__)
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(PACT_NO_VECTOR_CLONES)
-#define PACT_W4_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define PACT_W4_CLONES
+#if !defined(__GNUC__)
+#error "winograd4.c needs GCC-compatible vector extensions"
 #endif
+
 #define PACT_INLINE static inline __attribute__((always_inline))
 
-#define LANES 8
+/* x86-64: AVX-512 (32 vector registers), AVX2 + FMA and baseline versions,
+ * chosen at load time. Lanes stay 8 wide: with 16 (AVX-512, groups of 16
+ * images) every block's rows come from twice as many images at once, and the
+ * transforms, bound by the caches rather than by arithmetic, measured slower
+ * on an AVX-512 CPU (Zen 5). */
+#if !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(PACT_NO_VECTOR_CLONES)
+#define W4_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define W4_CLONES
+#endif
+
+#define LANES 8        /* images per group, one per vector lane */
+#define TARGET_COLS 32 /* columns of V and M per block, about */
+
 typedef float v8f __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define LOAD(p) (*(const v8u *)(p))
 #define STORE(p, v) (*(v8u *)(p) = (v))
 
-/* Target floats of one block's V and M. */
-#ifndef WINO4_BLOCK_FLOATS
-#define WINO4_BLOCK_FLOATS (160 * 1024)
-#endif
-#define XI_PAD 48
-
-/* Tile rows per block: about 32 columns (4 tiles of 8 lanes), fewer when V
- * and M would outgrow WINO4_BLOCK_FLOATS, at least one. */
+/* Tile rows per block: whole rows, up to TARGET_COLS columns. */
 static int block_rows(const pact_op *op)
 {
     const int tw = op->in_shape.w / 4, th = op->in_shape.h / 4;
-    const size_t per_row = (size_t)36 * (op->in_shape.c + op->out_shape.c) * tw * LANES;
     int r = 1;
-    while (r < th && (r + 1) * tw * LANES <= 32 && (size_t)(r + 1) * per_row <= WINO4_BLOCK_FLOATS)
+    while (r < th && (r + 1) * tw * LANES <= TARGET_COLS)
         r++;
     return r;
 }
 
-static size_t xi_stride(int c, int cols) { return (size_t)c * cols + XI_PAD; }
+/* Floats per channel of V and M: padded, so that the rows of one V_xi spread
+ * over the cache sets. */
+static size_t ch_stride(int cols) { return (size_t)36 * cols + 16; }
 
+/* Rows in each channel's ring: a block's 4 br + 2 padded rows, a power of 2. */
+static int ring_rows(int br)
+{
+    int r = 8;
+    while (r < 4 * br + 2)
+        r *= 2;
+    return r;
+}
+
+/* Scratch: rings, V, M, one block-row of outputs. */
 size_t pact_wino4_work_floats(const pact_op *op)
 {
-    const int h = op->in_shape.h, w = op->in_shape.w, br = block_rows(op);
-    const int cols = br * (w / 4) * LANES;
-    size_t xp = (size_t)op->in_shape.c * (h + 2) * (w + 2) * LANES;
-    size_t vm = (size_t)36 * (xi_stride(op->in_shape.c, cols) + xi_stride(op->out_shape.c, cols));
-    size_t t = (size_t)4 * br * w * LANES;
-    return xp + vm + t;
+    const int w = op->in_shape.w, br = block_rows(op), cols = br * (w / 4) * LANES;
+    return (size_t)op->in_shape.c * ring_rows(br) * (w + 2) * LANES +
+           (size_t)(op->in_shape.c + op->out_shape.c) * ch_stride(cols) +
+           (size_t)4 * br * w * LANES;
 }
 
 /* 8 x 8 transpose: r[i][j] -> r[j][i]. */
@@ -88,43 +101,84 @@ PACT_INLINE void transpose8(v8f r[8])
     }
 }
 
-/* xp[c][y + 1][x + 1][lane] = image lane's in[c][y][x] (0 for lanes >= g),
- * zero border. */
-PACT_W4_CLONES
-static void interleave_in(const float *in, size_t in_img, int g, int c_in, int h, int w,
-                          float *xp)
+/* Padded row p (0 and h + 1: zero) of one channel, interleaved:
+ * dst[x + 1][lane] = image lane's src[p - 1][x] (0 for lanes >= g); src: the
+ * channel's plane in the group's first image. */
+PACT_INLINE void interleave_row(const float *src, size_t img, int g, int h, int w, int p,
+                                float *dst)
 {
-    const size_t plane = (size_t)h * w, row = (size_t)(w + 2) * LANES;
     const v8f zero = {0};
-    for (int c = 0; c < c_in; c++) {
-        float *xc = xp + (size_t)c * (h + 2) * row;
-        memset(xc, 0, sizeof(float) * row);
-        memset(xc + (size_t)(h + 1) * row, 0, sizeof(float) * row);
-        for (int y = 0; y < h; y++) {
-            float *xr = xc + (size_t)(y + 1) * row;
-            STORE(xr, zero);
-            STORE(xr + (size_t)(w + 1) * LANES, zero);
-            const float *src = in + (size_t)c * plane + (size_t)y * w;
-            int x = 0;
-            for (; x + 8 <= w; x += 8) {
-                v8f r[8];
-                for (int b = 0; b < 8; b++) {
-                    r[b] = zero;
-                    if (b < g)
-                        r[b] = LOAD(src + (size_t)b * in_img + x);
-                }
-                transpose8(r);
-                for (int j = 0; j < 8; j++)
-                    STORE(xr + (size_t)(x + 1 + j) * LANES, r[j]);
-            }
-            for (; x < w; x++)
-                for (int b = 0; b < 8; b++)
-                    xr[(size_t)(x + 1) * LANES + b] = b < g ? src[(size_t)b * in_img + x] : 0.0f;
-        }
+    if (p == 0 || p == h + 1) {
+        memset(dst, 0, sizeof(float) * (size_t)(w + 2) * LANES);
+        return;
     }
+    STORE(dst, zero);
+    STORE(dst + (size_t)(w + 1) * LANES, zero);
+    src += (size_t)(p - 1) * w;
+    int x = 0;
+    for (; x + 8 <= w; x += 8) {
+        v8f r[8];
+        for (int b = 0; b < 8; b++) {
+            r[b] = zero;
+            if (b < g)
+                r[b] = LOAD(src + (size_t)b * img + x);
+        }
+        transpose8(r);
+        for (int j = 0; j < 8; j++)
+            STORE(dst + (size_t)(x + 1 + j) * LANES, r[j]);
+    }
+    for (; x < w; x++)
+        for (int b = 0; b < LANES; b++)
+            dst[(size_t)(x + 1) * LANES + b] = b < g ? src[(size_t)b * img + x] : 0.0f;
 }
 
-/* B^T along six vectors. */
+/* One row of w outputs (t[x][lane]) de-interleaved into the g images' rows
+ * o + b * img: o = t (+ identity shortcut r) (ReLU). */
+PACT_INLINE void deinterleave_row(const float *t, int g, int w, float *o, const float *r,
+                                  size_t img, int relu)
+{
+    const v8f zero = {0};
+    int x = 0;
+    for (; x + 8 <= w; x += 8) {
+        v8f v[8];
+        for (int j = 0; j < 8; j++)
+            v[j] = LOAD(t + (size_t)(x + j) * LANES);
+        transpose8(v);
+        for (int b = 0; b < g; b++) {
+            const size_t at = (size_t)b * img + x;
+            v8f s = v[b];
+            if (r)
+                s = s + LOAD(r + at);
+            if (relu)
+                s = (v8f)((v8i)s & (s > zero)); /* max(s, 0); -0 and NaN give +0 */
+            STORE(o + at, s);
+        }
+    }
+    for (; x < w; x++)
+        for (int b = 0; b < g; b++) {
+            const size_t at = (size_t)b * img + x;
+            float s = t[(size_t)x * LANES + b];
+            if (r)
+                s = s + r[at];
+            if (relu)
+                s = s > 0.0f ? s : 0.0f;
+            o[at] = s;
+        }
+}
+
+/* Everything a block needs. */
+typedef struct {
+    const pact_op *op;
+    const float *in;   /* the group's first image */
+    const float *res;  /* likewise, or NULL */
+    float *out;        /* likewise */
+    int g;             /* images in the group */
+    int fast, relu;    /* see pact_wino4_run */
+    float *ring, *v, *m, *t;
+    int ring_rows;
+} w4_ctx;
+
+/* B^T along six vectors */
 PACT_INLINE void bt6(const v8f d[6], v8f v[6])
 {
     const v8f a = d[4] - 4.0f * d[2], b = d[3] - 4.0f * d[1];
@@ -137,40 +191,7 @@ PACT_INLINE void bt6(const v8f d[6], v8f v[6])
     v[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
 }
 
-/* V[xi][c][8 t + lane] for the block's tiles (tile rows ty0 .. ty0 + nty). */
-PACT_W4_CLONES
-static void input_tiles(const float *xp, int c_in, int h, int w, int ty0, int nty, float *v,
-                        size_t vs, int cols)
-{
-    const int tw = w / 4;
-    const size_t row = (size_t)(w + 2) * LANES;
-    for (int c = 0; c < c_in; c++) {
-        const float *xc = xp + (size_t)c * (h + 2) * row;
-        float *vc = v + (size_t)c * cols;
-        for (int ty = ty0; ty < ty0 + nty; ty++)
-            for (int tx = 0; tx < tw; tx++) {
-                const float *d0 = xc + (size_t)(4 * ty) * row + (size_t)(4 * tx) * LANES;
-                v8f t[6][6]; /* t[i][k]: row i of the tile after the row pass */
-                for (int i = 0; i < 6; i++) {
-                    v8f d[6];
-                    for (int j = 0; j < 6; j++)
-                        d[j] = LOAD(d0 + (size_t)i * row + (size_t)j * LANES);
-                    bt6(d, t[i]);
-                }
-                float *dst = vc + (size_t)((ty - ty0) * tw + tx) * LANES;
-                for (int k = 0; k < 6; k++) {
-                    v8f col[6], o[6];
-                    for (int i = 0; i < 6; i++)
-                        col[i] = t[i][k];
-                    bt6(col, o);
-                    for (int a = 0; a < 6; a++)
-                        STORE(dst + (size_t)(a * 6 + k) * vs, o[a]);
-                }
-            }
-    }
-}
-
-/* A^T along six vectors. */
+/* A^T along six vectors */
 PACT_INLINE void at6(const v8f m[6], v8f y[4])
 {
     const v8f s12 = m[1] + m[2], d12 = m[1] - m[2];
@@ -181,21 +202,51 @@ PACT_INLINE void at6(const v8f m[6], v8f y[4])
     y[3] = d12 + 8.0f * d34 + m[5];
 }
 
-/* Output channel c of the block: T[4 (ty - ty0) + k][4 tx + l][lane] =
- * (A^T M A)[k][l] + bias. */
-PACT_INLINE void output_tiles(const float *m, size_t ms, int cols, int c, float bias, int w,
-                              int nty, float *tbuf)
+/* V[c][xi][LANES t + lane] of tile t = (ty - ty0) tw + tx of the block, from the
+ * ring of channel c (padded row p in ring row p % rr) */
+PACT_INLINE void input_tiles(const float *ring, int rr, int w, int ty0, int nty,
+                                  float *v, const int COLS)
 {
     const int tw = w / 4;
-    const float *mc = m + (size_t)c * cols;
+    const size_t row = (size_t)(w + 2) * LANES;
+    for (int ty = ty0; ty < ty0 + nty; ty++) {
+        const float *rp[6];
+        for (int i = 0; i < 6; i++)
+            rp[i] = ring + (size_t)((4 * ty + i) % rr) * row;
+        for (int tx = 0; tx < tw; tx++) {
+            v8f t[6][6]; /* t[i][k]: row i of the tile after the row pass */
+            for (int i = 0; i < 6; i++) {
+                v8f d[6];
+                for (int j = 0; j < 6; j++)
+                    d[j] = LOAD(rp[i] + (size_t)(4 * tx + j) * LANES);
+                bt6(d, t[i]);
+            }
+            float *dst = v + (size_t)((ty - ty0) * tw + tx) * LANES;
+            for (int k = 0; k < 6; k++) {
+                v8f col[6], o[6];
+                for (int i = 0; i < 6; i++)
+                    col[i] = t[i][k];
+                bt6(col, o);
+                for (int a = 0; a < 6; a++)
+                    STORE(dst + (size_t)(a * 6 + k) * COLS, o[a]);
+            }
+        }
+    }
+}
+
+/* T[4 (ty - ty0) + k][4 tx + l][lane] = (A^T M A)[k][l] + bias, channel c */
+PACT_INLINE void output_tiles(const float *m, float bias, int w, int nty, float *tbuf,
+                                   const int COLS)
+{
+    const int tw = w / 4;
     for (int tr = 0; tr < nty; tr++)
         for (int tx = 0; tx < tw; tx++) {
-            const float *src = mc + (size_t)(tr * tw + tx) * LANES;
+            const float *src = m + (size_t)(tr * tw + tx) * LANES;
             v8f r[4][6]; /* r[k][j]: A^T over the rows i, column j */
             for (int j = 0; j < 6; j++) {
                 v8f col[6], y[4];
                 for (int i = 0; i < 6; i++)
-                    col[i] = LOAD(src + (size_t)(i * 6 + j) * ms);
+                    col[i] = LOAD(src + (size_t)(i * 6 + j) * COLS);
                 at6(col, y);
                 for (int k = 0; k < 4; k++)
                     r[k][j] = y[k];
@@ -210,110 +261,102 @@ PACT_INLINE void output_tiles(const float *m, size_t ms, int cols, int c, float 
         }
 }
 
-/* The block's output rows of channel c, de-interleaved into the images'
- * planes: o = conv + bias (+ identity shortcut), ReLU when relu. */
-PACT_INLINE void write_rows(const float *tbuf, int rows, int w, int g, float *o0, size_t o_img,
-                            const float *r0, size_t r_img, int relu)
+/* Input side of the block at tile rows [ty0, ty0 + nty): new rows into the
+ * rings, then V */
+W4_CLONES static void block_in(const w4_ctx *x, int ty0, int nty, int cols)
 {
-    const v8f zero = {0};
-    for (int y = 0; y < rows; y++) {
-        const float *t = tbuf + (size_t)y * w * LANES;
-        int x = 0;
-        for (; x + 8 <= w; x += 8) {
-            v8f v[8];
-            for (int j = 0; j < 8; j++)
-                v[j] = LOAD(t + (size_t)(x + j) * LANES);
-            transpose8(v);
-            for (int b = 0; b < g; b++) {
-                const size_t at = (size_t)y * w + x;
-                v8f s = v[b];
-                if (r0)
-                    s = s + LOAD(r0 + (size_t)b * r_img + at);
-                if (relu)
-                    s = (v8f)((v8i)s & (s > zero)); /* max(s, 0), -0 and NaN to +0 */
-                STORE(o0 + (size_t)b * o_img + at, s);
-            }
-        }
-        for (; x < w; x++)
-            for (int b = 0; b < g; b++) {
-                const size_t at = (size_t)y * w + x;
-                float s = t[(size_t)x * LANES + b];
-                if (r0)
-                    s = s + r0[(size_t)b * r_img + at];
-                if (relu)
-                    s = s > 0.0f ? s : 0.0f;
-                o0[(size_t)b * o_img + at] = s;
-            }
+    const pact_op *op = x->op;
+    const int h = op->in_shape.h, w = op->in_shape.w, c_in = op->in_shape.c;
+    const size_t plane = (size_t)h * w, img = (size_t)c_in * plane;
+    const size_t row = (size_t)(w + 2) * LANES, cs = ch_stride(cols);
+    /* padded rows [p0, p1) are new: the first block loads its two top rows */
+    const int p0 = ty0 == 0 ? 0 : 4 * ty0 + 2, p1 = 4 * (ty0 + nty) + 2;
+    for (int c = 0; c < op->in_shape.c; c++) {
+        float *ring = x->ring + (size_t)c * x->ring_rows * row;
+        for (int p = p0; p < p1; p++)
+            interleave_row(x->in + (size_t)c * plane, img, x->g, h, w, p,
+                           ring + (size_t)(p % x->ring_rows) * row);
+        float *v = x->v + (size_t)c * cs;
+        if (cols == 32)
+            input_tiles(ring, x->ring_rows, w, ty0, nty, v, 32);
+        else if (cols == 64)
+            input_tiles(ring, x->ring_rows, w, ty0, nty, v, 64);
+        else
+            input_tiles(ring, x->ring_rows, w, ty0, nty, v, cols);
     }
 }
 
-PACT_W4_CLONES
-static void output_block(const pact_op *op, const float *m, size_t ms, int cols, int ty0, int nty,
-                         int g, float *out, const float *res, int fast, int relu, float *tbuf)
+/* Output side of the block: for each channel, T, then the images' rows */
+W4_CLONES static void block_out(const w4_ctx *x, int ty0, int nty, int cols)
 {
-    const int c_out = op->out_shape.c, h = op->out_shape.h, w = op->out_shape.w;
-    const size_t plane = (size_t)h * w, out_img = (size_t)c_out * plane;
+    const pact_op *op = x->op;
+    const int h = op->out_shape.h, w = op->out_shape.w, c_out = op->out_shape.c;
+    const size_t plane = (size_t)h * w, img = (size_t)c_out * plane, cs = ch_stride(cols);
+    const int id = x->fast && x->res && op->res_kind == PACT_SHORTCUT_IDENTITY;
     for (int c = 0; c < c_out; c++) {
-        /* the slow path adds the bias with the rest, in pact_conv_finish_plane */
-        output_tiles(m, ms, cols, c, fast ? op->bias[c] : 0.0f, w, nty, tbuf);
-        const size_t at = (size_t)c * plane + (size_t)(4 * ty0) * w;
-        const float *r0 = fast && res && op->res_kind == PACT_SHORTCUT_IDENTITY ? res + at : NULL;
-        write_rows(tbuf, 4 * nty, w, g, out + at, out_img, r0, out_img, fast && relu);
+        /* the slow path adds the bias with the rest (pact_conv_finish_plane) */
+        const float bias = x->fast ? op->bias[c] : 0.0f;
+        const float *m = x->m + (size_t)c * cs;
+        if (cols == 32)
+            output_tiles(m, bias, w, nty, x->t, 32);
+        else if (cols == 64)
+            output_tiles(m, bias, w, nty, x->t, 64);
+        else
+            output_tiles(m, bias, w, nty, x->t, cols);
+        for (int y = 0; y < 4 * nty; y++) {
+            const size_t at = (size_t)c * plane + (size_t)(4 * ty0 + y) * w;
+            deinterleave_row(x->t + (size_t)y * w * LANES, x->g, w, x->out + at,
+                             id ? x->res + at : NULL, img, x->fast && x->relu);
+        }
     }
 }
-
-#else /* no vector types */
-#error "winograd4.c needs GCC-compatible vector extensions"
-#endif
 
 void pact_wino4_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                     int apply_act, pact_func act, float *work, double *profile)
 {
     const int c_in = op->in_shape.c, c_out = op->out_shape.c;
     const int h = op->in_shape.h, w = op->in_shape.w, th = h / 4, tw = w / 4;
-    const int br = block_rows(op), cols_max = br * tw * LANES;
     const size_t plane = (size_t)h * w;
     const size_t in_img = (size_t)c_in * plane, out_img = (size_t)c_out * plane;
     const size_t res_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;
-    const int relu = apply_act && act == PACT_RELU;
+    const int br = block_rows(op);
+    w4_ctx x = {.op = op, .relu = apply_act && act == PACT_RELU, .ring_rows = ring_rows(br)};
     /* bias, identity shortcut and ReLU while de-interleaving; anything else
      * afterwards, plane by plane */
-    const int fast = (op->res < 0 || op->res_kind == PACT_SHORTCUT_IDENTITY) &&
-                     (!apply_act || relu);
-    float *xp = work;
-    float *v = xp + (size_t)c_in * (h + 2) * (w + 2) * LANES;
-    const size_t vs = xi_stride(c_in, cols_max), ms = xi_stride(c_out, cols_max);
-    float *m = v + 36 * vs, *tbuf = m + 36 * ms;
+    x.fast = (op->res < 0 || op->res_kind == PACT_SHORTCUT_IDENTITY) && (!apply_act || x.relu);
+    const size_t cs = ch_stride(br * tw * LANES);
+    x.ring = work;
+    x.v = x.ring + (size_t)c_in * x.ring_rows * (w + 2) * LANES;
+    x.m = x.v + (size_t)c_in * cs;
+    x.t = x.m + (size_t)c_out * cs;
     for (int b0 = 0; b0 < batch; b0 += LANES) {
-        const int g = batch - b0 < LANES ? batch - b0 : LANES;
-        double t0 = profile ? pact_seconds() : 0.0;
-        interleave_in(in + (size_t)b0 * in_img, in_img, g, c_in, h, w, xp);
-        if (profile)
-            profile[PACT_PROF_IM2COL] += pact_seconds() - t0;
+        x.g = batch - b0 < LANES ? batch - b0 : LANES;
+        x.in = in + (size_t)b0 * in_img;
+        x.out = out + (size_t)b0 * out_img;
+        x.res = res ? res + (size_t)b0 * res_img : NULL;
         for (int ty0 = 0; ty0 < th; ty0 += br) {
             const int nty = th - ty0 < br ? th - ty0 : br, cols = nty * tw * LANES;
-            t0 = profile ? pact_seconds() : 0.0;
-            input_tiles(xp, c_in, h, w, ty0, nty, v, vs, cols);
+            double t0 = profile ? pact_seconds() : 0.0;
+            block_in(&x, ty0, nty, cols);
             double t1 = profile ? pact_seconds() : 0.0;
+            const int bcs = (int)ch_stride(cols); /* as block_in and block_out use */
             for (int xi = 0; xi < 36; xi++)
                 pact_gemm(c_out, cols, c_in, op->wino + (size_t)xi * c_out * c_in, c_in,
-                          v + (size_t)xi * vs, cols, m + (size_t)xi * ms, cols);
+                          x.v + (size_t)xi * cols, bcs, x.m + (size_t)xi * cols, bcs);
             double t2 = profile ? pact_seconds() : 0.0;
-            output_block(op, m, ms, cols, ty0, nty, g, out + (size_t)b0 * out_img,
-                         res ? res + (size_t)b0 * res_img : NULL, fast, relu, tbuf);
+            block_out(&x, ty0, nty, cols);
             if (profile) {
                 profile[PACT_PROF_IM2COL] += t1 - t0;
                 profile[PACT_PROF_SGEMM] += t2 - t1;
                 profile[PACT_PROF_EPILOGUE] += pact_seconds() - t2;
             }
         }
-        if (!fast) {
-            t0 = profile ? pact_seconds() : 0.0;
-            for (int b = 0; b < g; b++)
+        if (!x.fast) {
+            double t0 = profile ? pact_seconds() : 0.0;
+            for (int b = 0; b < x.g; b++)
                 for (int c = 0; c < c_out; c++) {
-                    float *o = out + (size_t)(b0 + b) * out_img + (size_t)c * plane;
-                    pact_conv_finish_plane(op, o, o, res ? res + (size_t)b0 * res_img : NULL, b,
-                                           c, apply_act, act);
+                    float *o = x.out + (size_t)b * out_img + (size_t)c * plane;
+                    pact_conv_finish_plane(op, o, o, x.res, b, c, apply_act, act);
                 }
             if (profile)
                 profile[PACT_PROF_EPILOGUE] += pact_seconds() - t0;
