@@ -38,11 +38,10 @@ typedef struct {
     int c, h, w;
 } pact_shape;
 
-/* Convolutions run images in groups of a power of two up to this size, counted
- * from the start of each slice, and the engine's threads take ranges aligned
- * to it: every sgemm then sees the same images at the same places whatever the
- * thread count, so results do not depend on it (OpenBLAS's results depend on
- * the matrix sizes and on a column's place). */
+/* Images a thread takes through all the ops at a time (their activations stay
+ * in the core's cache from one op to the next), and the unit of the threads'
+ * shares: the 8 lanes of the Winograd F(4x4) kernels. Results do not depend
+ * on it: every sum is taken in a fixed order (pact_gemm). */
 #define PACT_GROUP_ALIGN 8
 
 /* Largest power of two <= min(PACT_GROUP_ALIGN, target / per_image), >= 1. */
