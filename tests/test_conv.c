@@ -183,7 +183,8 @@ int main(void)
         {3, 16, 32, 32, 3, 1, 1, 5, 0, 1},
         {32, 32, 16, 16, 3, 1, 1, 11, 1, 0},
         {64, 64, 8, 8, 3, 1, 1, 8, 0, 1},
-        {16, 32, 16, 16, 3, 1, 1, 3, 2, 1},  /* option-A shortcut: slow path */
+        {16, 32, 16, 16, 3, 1, 1, 3, 2, 1},  /* option-A shortcut */
+        {8, 16, 8, 12, 3, 1, 1, 4, 2, 2},    /* option-A shortcut, GELU afterwards */
         {8, 12, 12, 8, 3, 1, 1, 9, 1, 1},    /* 3 tile rows in blocks of 2 */
         {5, 7, 4, 4, 3, 1, 1, 3, 1, 1},      /* one tile per row, rows of 4 */
         {4, 6, 12, 20, 3, 1, 1, 8, 0, 2},    /* rows of 20; GELU afterwards */

@@ -133,11 +133,13 @@ PACT_INLINE void interleave_row(const float *src, size_t img, int g, int h, int 
 }
 
 /* One row of w outputs (t[x][lane]) de-interleaved into the g images' rows
- * o + b * img: o = t (+ identity shortcut r) (ReLU). */
-PACT_INLINE void deinterleave_row(const float *t, int g, int w, float *o, const float *r,
-                                  size_t img, int relu)
+ * o + b * img: o = t (+ shortcut r[b * r_img + rs x]) (ReLU); rs is 1 (the
+ * identity shortcut) or 2 (every other column of a row twice as long). */
+PACT_INLINE void deinterleave_row(const float *t, int g, int w, float *o, size_t img,
+                                  const float *r, size_t r_img, int rs, int relu)
 {
     const v8f zero = {0};
+    const v8i even = {0, 2, 4, 6, 8, 10, 12, 14};
     int x = 0;
     for (; x + 8 <= w; x += 8) {
         v8f v[8];
@@ -145,24 +147,24 @@ PACT_INLINE void deinterleave_row(const float *t, int g, int w, float *o, const 
             v[j] = LOAD(t + (size_t)(x + j) * LANES);
         transpose8(v);
         for (int b = 0; b < g; b++) {
-            const size_t at = (size_t)b * img + x;
             v8f s = v[b];
-            if (r)
-                s = s + LOAD(r + at);
+            if (r) {
+                const float *rb = r + (size_t)b * r_img + (size_t)rs * x;
+                s = s + (rs == 1 ? LOAD(rb) : __builtin_shuffle(LOAD(rb), LOAD(rb + 8), even));
+            }
             if (relu)
                 s = (v8f)((v8i)s & (s > zero)); /* max(s, 0); -0 and NaN give +0 */
-            STORE(o + at, s);
+            STORE(o + (size_t)b * img + x, s);
         }
     }
     for (; x < w; x++)
         for (int b = 0; b < g; b++) {
-            const size_t at = (size_t)b * img + x;
             float s = t[(size_t)x * LANES + b];
             if (r)
-                s = s + r[at];
+                s = s + r[(size_t)b * r_img + (size_t)rs * x];
             if (relu)
                 s = s > 0.0f ? s : 0.0f;
-            o[at] = s;
+            o[(size_t)b * img + x] = s;
         }
 }
 
@@ -292,7 +294,11 @@ W4_CLONES static void block_out(const w4_ctx *x, int ty0, int nty, int cols)
     const pact_op *op = x->op;
     const int h = op->out_shape.h, w = op->out_shape.w, c_out = op->out_shape.c;
     const size_t plane = (size_t)h * w, img = (size_t)c_out * plane, cs = ch_stride(cols);
-    const int id = x->fast && x->res && op->res_kind == PACT_SHORTCUT_IDENTITY;
+    /* option A: output channel c adds shortcut channel c - padc, if any, at
+     * (2 y, 2 x) */
+    const int sub = op->res_kind == PACT_SHORTCUT_SUBSAMPLE_PAD, padc = (c_out - op->res_shape.c) / 2;
+    const size_t r_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;
+    const size_t r_plane = (size_t)op->res_shape.h * op->res_shape.w;
     for (int c = 0; c < c_out; c++) {
         /* the slow path adds the bias with the rest (pact_conv_finish_plane) */
         const float bias = x->fast ? op->bias[c] : 0.0f;
@@ -303,10 +309,17 @@ W4_CLONES static void block_out(const w4_ctx *x, int ty0, int nty, int cols)
             output_tiles(m, bias, w, nty, x->t, 64);
         else
             output_tiles(m, bias, w, nty, x->t, cols);
+        const float *rc = NULL;
+        if (x->fast && x->res && !sub)
+            rc = x->res + (size_t)c * plane;
+        else if (x->fast && x->res && c >= padc && c - padc < op->res_shape.c)
+            rc = x->res + (size_t)(c - padc) * r_plane;
         for (int y = 0; y < 4 * nty; y++) {
-            const size_t at = (size_t)c * plane + (size_t)(4 * ty0 + y) * w;
-            deinterleave_row(x->t + (size_t)y * w * LANES, x->g, w, x->out + at,
-                             id ? x->res + at : NULL, img, x->fast && x->relu);
+            const int oy = 4 * ty0 + y;
+            deinterleave_row(x->t + (size_t)y * w * LANES, x->g, w,
+                             x->out + (size_t)c * plane + (size_t)oy * w, img,
+                             rc ? rc + (size_t)(sub ? 2 * oy : oy) * op->res_shape.w : NULL,
+                             r_img, sub ? 2 : 1, x->fast && x->relu);
         }
     }
 }
@@ -321,9 +334,9 @@ void pact_wino4_run(const pact_op *op, const float *in, const float *res, float 
     const size_t res_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;
     const int br = block_rows(op);
     w4_ctx x = {.op = op, .relu = apply_act && act == PACT_RELU, .ring_rows = ring_rows(br)};
-    /* bias, identity shortcut and ReLU while de-interleaving; anything else
+    /* bias, shortcut and ReLU while de-interleaving; another activation
      * afterwards, plane by plane */
-    x.fast = (op->res < 0 || op->res_kind == PACT_SHORTCUT_IDENTITY) && (!apply_act || x.relu);
+    x.fast = !apply_act || x.relu;
     const size_t cs = ch_stride(br * tw * LANES);
     x.ring = work;
     x.v = x.ring + (size_t)c_in * x.ring_rows * (w + 2) * LANES;
