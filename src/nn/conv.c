@@ -34,13 +34,14 @@ size_t pact_conv_work_floats(const pact_op *op, int batch)
 {
     if (op->wino)
         return pact_wino_work_floats(op, batch);
+    if (pact_phases_eligible(op))
+        return pact_phases_work_floats(op);
     size_t g = (size_t)group_size(op);
     if (g > (size_t)batch)
         g = (size_t)batch;
     size_t k = (size_t)op->in_shape.c * op->ksize * op->ksize;
     size_t hw = (size_t)op->out_shape.h * op->out_shape.w;
-    return g * hw * (k + (size_t)op->out_shape.c) +
-           (size_t)op->in_shape.h * op->in_shape.w; /* im2col's scratch */
+    return g * hw * (k + (size_t)op->out_shape.c);
 }
 
 /* One im2col row for stride 1 and same-size output: the input plane shifted by
@@ -82,84 +83,14 @@ static void shifted_plane(const float *src, int h, int w, int dy, int dx, float 
         }
 }
 
-/* Stride 2 on an even plane whose output is half its size: the plane's four
- * phases (even/odd rows x even/odd columns) are planes of the output's size,
- * and each im2col row is one of them shifted by 0 or -1 in each direction. */
-static int phase_split_eligible(const pact_op *op)
-{
-    return op->stride == 2 && op->in_shape.h % 2 == 0 && op->in_shape.w % 2 == 0 &&
-           op->out_shape.h == op->in_shape.h / 2 && op->out_shape.w == op->in_shape.w / 2 &&
-           op->pad >= 0;
-}
-
-/* ph[(py * 2 + px)][y][x] = src[2y + py][2x + px] */
-static void phase_split(const float *restrict src, int h, int w, float *restrict ph)
-{
-    const int hp = h / 2, wp = w / 2;
-    const size_t pp = (size_t)hp * wp;
-    for (int y = 0; y < h; y++) {
-        const float *restrict r = src + (size_t)y * w;
-        float *restrict e = ph + (size_t)(y % 2) * 2 * pp + (size_t)(y / 2) * wp;
-        float *restrict o = e + pp;
-        for (int x = 0; x < wp; x++) {
-            e[x] = r[2 * x];
-            o[x] = r[2 * x + 1];
-        }
-    }
-}
-
-/* row[y][x] = src[y + dy][x + dx], 0 outside: shifted_plane for the small
- * planes of strided convolutions, row by row. */
-static void shifted_small(const float *restrict src, int h, int w, int dy, int dx,
-                          float *restrict row)
-{
-    const int x0 = dx < 0 ? (-dx < w ? -dx : w) : 0; /* columns [x0, x1) have a source */
-    const int x1 = dx > 0 ? (w - dx > x0 ? w - dx : x0) : w;
-    for (int y = 0; y < h; y++, row += w) {
-        const int sy = y + dy;
-        if (sy < 0 || sy >= h) {
-            for (int x = 0; x < w; x++)
-                row[x] = 0.0f;
-            continue;
-        }
-        const float *restrict sr = src + (size_t)sy * w + dx;
-        for (int x = 0; x < x0; x++)
-            row[x] = 0.0f;
-        for (int x = x0; x < x1; x++)
-            row[x] = sr[x];
-        for (int x = x1; x < w; x++)
-            row[x] = 0.0f;
-    }
-}
-
-/* floor division by 2 */
-static int half_down(int v) { return v >= 0 ? v / 2 : -((1 - v) / 2); }
-
-/* col[(c, ky, kx)][(b, oy, ox)] = in[b][c][oy*s + ky - pad][ox*s + kx - pad], 0 outside.
- * scratch: h * w floats (the phases of a plane). */
-static void im2col(const pact_op *op, const float *in, int g, float *col, float *scratch)
+/* col[(c, ky, kx)][(b, oy, ox)] = in[b][c][oy*s + ky - pad][ox*s + kx - pad], 0 outside. */
+static void im2col(const pact_op *op, const float *in, int g, float *col)
 {
     const int c_in = op->in_shape.c, h = op->in_shape.h, w = op->in_shape.w;
     const int ho = op->out_shape.h, wo = op->out_shape.w;
     const int k = op->ksize, s = op->stride, pad = op->pad;
-    const size_t plane = (size_t)h * w, n = (size_t)g * ho * wo, hw = (size_t)ho * wo;
+    const size_t plane = (size_t)h * w, n = (size_t)g * ho * wo;
     const int same = s == 1 && ho == h && wo == w;
-    if (phase_split_eligible(op)) {
-        for (int c = 0; c < c_in; c++)
-            for (int b = 0; b < g; b++) {
-                phase_split(in + ((size_t)b * c_in + c) * plane, h, w, scratch);
-                for (int ky = 0; ky < k; ky++)
-                    for (int kx = 0; kx < k; kx++) {
-                        /* input row 2 oy + ky - pad: phase (ky - pad) mod 2, shift
-                         * floor((ky - pad) / 2); likewise for columns */
-                        const int dy = half_down(ky - pad), dx = half_down(kx - pad);
-                        const int py = ky - pad - 2 * dy, px = kx - pad - 2 * dx;
-                        float *row = col + ((size_t)(c * k + ky) * k + kx) * n + (size_t)b * hw;
-                        shifted_small(scratch + (size_t)(py * 2 + px) * hw, ho, wo, dy, dx, row);
-                    }
-            }
-        return;
-    }
     for (int c = 0; c < c_in; c++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
@@ -293,6 +224,10 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
         pact_wino_run(op, in, res, out, batch, apply_act, act, work, profile);
         return;
     }
+    if (pact_phases_eligible(op)) {
+        pact_phases_run(op, in, res, out, batch, apply_act, act, work, profile);
+        return;
+    }
     const int g_max = group_size(op);
     const int c_out = op->out_shape.c;
     const int k = op->in_shape.c * op->ksize * op->ksize;
@@ -302,10 +237,10 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
     const size_t res_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;
     for (int b0 = 0; b0 < batch; b0 += g_max) {
         int g = batch - b0 < g_max ? batch - b0 : g_max;
-        float *col = work, *tmp = work + (size_t)g * hw * k, *scratch = tmp + (size_t)g * hw * c_out;
+        float *col = work, *tmp = work + (size_t)g * hw * k;
         int n = g * (int)hw;
         double t0 = profile ? pact_seconds() : 0.0, t1 = 0.0, t2 = 0.0;
-        im2col(op, in + (size_t)b0 * in_img, g, col, scratch);
+        im2col(op, in + (size_t)b0 * in_img, g, col);
         if (profile)
             t1 = pact_seconds();
         pact_gemm(c_out, n, k, op->weight, k, col, n, tmp, n);

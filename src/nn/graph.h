@@ -140,6 +140,12 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
 void pact_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
                int ldc);
 
+/* pact_gemm with b's row p = q kk + t (0 <= t < kk) at b + q ldb + inner[t]
+ * (an im2col matrix read in place: kk taps per input channel); k is a
+ * multiple of kk. Same sums, in the same order, as pact_gemm on the rows. */
+void pact_gemm_taps(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    int kk, const int *inner, float *c, int ldc);
+
 /* Monotonic clock in seconds (for the optional profile). */
 double pact_seconds(void);
 
@@ -157,6 +163,13 @@ void pact_wino_run(const pact_op *op, const float *in, const float *res, float *
 size_t pact_wino4_work_floats(const pact_op *op);
 void pact_wino4_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                     int apply_act, pact_func act, float *work, double *profile);
+
+/* Stride-2 convolutions with half-size output on an even plane, by its four
+ * phases read in place (conv_phases.c). */
+int pact_phases_eligible(const pact_op *op);
+size_t pact_phases_work_floats(const pact_op *op);
+void pact_phases_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                     int apply_act, pact_func act, float *work, double *profile);
 
 /* Bias, shortcut and (when apply_act) activation for output plane (image b of
  * the group, channel c): o = act(conv + bias[c] + shortcut(res)); conv may be o.
