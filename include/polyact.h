@@ -546,10 +546,12 @@ typedef struct {
  * reads CIFAR ResNets of He et al. (ResNet-20/32/44/56/110, option-A shortcuts,
  * depth found from the tensor names) from .safetensors files (F32, or F16/BF16
  * converted on load) and CNNs from ONNX files (below), folds batch norm into
- * the convolutions and runs them on OpenBLAS sgemm over groups of images: 3x3
- * stride-1 convolutions by Winograd
- * F(4x4, 3x3) (F(2x2, 3x3) where a plane is not a multiple of 4), the others
- * by im2col. Logits agree with PyTorch's fp32 to ~1e-4.
+ * the convolutions and runs them over groups of images with its own matrix
+ * product (no OpenBLAS): 3x3 stride-1 convolutions by Winograd F(4x4, 3x3)
+ * (F(2x2, 3x3) where a plane is not a multiple of 4), the others by im2col.
+ * On x86-64 the kernels are chosen by the CPU at load time: AVX-512,
+ * AVX2 + FMA (the same bits as AVX-512), or the baseline (no FMA: other last
+ * bits). Logits agree with PyTorch's fp32 to ~1e-4.
  *
  * ONNX (a file named *.onnx, or whose bytes are a ModelProto; builds with
  * POLYACT_WITH_ONNX): one graph input [N, 3, H, W] (static H, W), one graph
@@ -598,16 +600,10 @@ typedef struct {
  * Threads: with opts.threads = T > 1 every slice of a batch is shared among T
  * threads (the caller's and T-1 started for the call), each running the whole
  * network on its images; the activation hook is still called from the
- * caller's thread only, once per layer for the whole slice. Those threads call
- * sgemm concurrently: make OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1 or
- * openblas_set_num_threads(1)), as `polyact --threads` does. With T = 1 the
- * caller's thread runs everything and OpenBLAS's own threads (if any) work
- * inside each sgemm. Images go through the convolutions in groups of up to 8
- * counted from the start of the forward call, so results are bit for bit the
- * same for every T and every max_batch that is a multiple of 8 (with
- * single-threaded OpenBLAS); an image may differ in the last bits when it sits
- * at another place of a batch (OpenBLAS's sums depend on the matrix sizes and
- * a column's place), so fixed chunks of images give reproducible results.
+ * caller's thread only, once per layer for the whole slice. With T = 1 the
+ * caller's thread runs everything. Every sum is taken in a fixed order that
+ * does not depend on the other images, so an image's logits are bit for bit
+ * the same for every T, every max_batch and wherever it sits in a batch.
  * A loaded net is immutable: every forward call allocates its own workspace,
  * so distinct threads may run forwards of one net at the same time. */
 typedef struct pact_net pact_net;
@@ -619,8 +615,7 @@ typedef struct {
     const double *input_std;   /* 3 values > 0 overriding __metadata__ input_std, or NULL */
     int max_batch;             /* images per internal slice (0 = 8 x threads): a
                                   forward of more images runs in consecutive
-                                  slices; results are the same for every
-                                  multiple of 8 */
+                                  slices; results do not depend on it */
     int threads;               /* engine threads per forward, 0..PACT_NET_MAX_THREADS
                                   (0 = 1; see "Threads" above) */
     int n_classes;             /* expected logits per image (0: whatever the model

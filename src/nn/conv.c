@@ -4,7 +4,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "graph.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -35,6 +34,8 @@ size_t pact_conv_work_floats(const pact_op *op, int batch)
 {
     if (op->wino)
         return pact_wino_work_floats(op, batch);
+    if (pact_phases_eligible(op))
+        return pact_phases_work_floats(op);
     size_t g = (size_t)group_size(op);
     if (g > (size_t)batch)
         g = (size_t)batch;
@@ -223,6 +224,10 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
         pact_wino_run(op, in, res, out, batch, apply_act, act, work, profile);
         return;
     }
+    if (pact_phases_eligible(op)) {
+        pact_phases_run(op, in, res, out, batch, apply_act, act, work, profile);
+        return;
+    }
     const int g_max = group_size(op);
     const int c_out = op->out_shape.c;
     const int k = op->in_shape.c * op->ksize * op->ksize;
@@ -238,8 +243,7 @@ void pact_conv_run(const pact_op *op, const float *in, const float *res, float *
         im2col(op, in + (size_t)b0 * in_img, g, col);
         if (profile)
             t1 = pact_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, n, k, 1.0f, op->weight, k,
-                    col, n, 0.0f, tmp, n);
+        pact_gemm(c_out, n, k, op->weight, k, col, n, tmp, n);
         if (profile)
             t2 = pact_seconds();
         for (int b = 0; b < g; b++)

@@ -38,11 +38,10 @@ typedef struct {
     int c, h, w;
 } pact_shape;
 
-/* Convolutions run images in groups of a power of two up to this size, counted
- * from the start of each slice, and the engine's threads take ranges aligned
- * to it: every sgemm then sees the same images at the same places whatever the
- * thread count, so results do not depend on it (OpenBLAS's results depend on
- * the matrix sizes and on a column's place). */
+/* Images a thread takes through all the ops at a time (their activations stay
+ * in the core's cache from one op to the next), and the unit of the threads'
+ * shares: the 8 lanes of the Winograd F(4x4) kernels. Results do not depend
+ * on it: every sum is taken in a fixed order (pact_gemm). */
 #define PACT_GROUP_ALIGN 8
 
 /* Largest power of two <= min(PACT_GROUP_ALIGN, target / per_image), >= 1. */
@@ -135,6 +134,18 @@ size_t pact_conv_work_floats(const pact_op *op, int batch);
 void pact_conv_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                    int apply_act, pact_func act, float *work, double *profile);
 
+/* c = a b for row-major a (m x k, row stride lda), b (k x n, ldb), c (m x n,
+ * ldc); each element summed over k in order, so independent of n and of the
+ * column's place (gemm.c). */
+void pact_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+               int ldc);
+
+/* pact_gemm with b's row p = q kk + t (0 <= t < kk) at b + q ldb + inner[t]
+ * (an im2col matrix read in place: kk taps per input channel); k is a
+ * multiple of kk. Same sums, in the same order, as pact_gemm on the rows. */
+void pact_gemm_taps(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    int kk, const int *inner, float *c, int ldc);
+
 /* Monotonic clock in seconds (for the optional profile). */
 double pact_seconds(void);
 
@@ -146,6 +157,19 @@ pact_status pact_wino_prepare(pact_op *op);
 size_t pact_wino_work_floats(const pact_op *op, int batch);
 void pact_wino_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                    int apply_act, pact_func act, float *work, double *profile);
+
+/* F(4x4, 3x3) on groups of 8 images, one per vector lane (winograd4.c); the
+ * work floats do not depend on the batch. */
+size_t pact_wino4_work_floats(const pact_op *op);
+void pact_wino4_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                    int apply_act, pact_func act, float *work, double *profile);
+
+/* Stride-2 convolutions with half-size output on an even plane, by its four
+ * phases read in place (conv_phases.c). */
+int pact_phases_eligible(const pact_op *op);
+size_t pact_phases_work_floats(const pact_op *op);
+void pact_phases_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
+                     int apply_act, pact_func act, float *work, double *profile);
 
 /* Bias, shortcut and (when apply_act) activation for output plane (image b of
  * the group, channel c): o = act(conv + bias[c] + shortcut(res)); conv may be o.

@@ -7,11 +7,11 @@
  * transforms only add) where it is even. In fp32 the F(4x4) transforms lose
  * about ten times more than F(2x2) to rounding, still ~1e-6 relative.
  *
- * Layout: NCHW in and out. Transforms run along rows of tiles, so their inner
- * loops are over tiles and vectorise. */
+ * F(4x4) runs in winograd4.c (one image per vector lane); here, F(2x2), plane
+ * by plane. Layout: NCHW in and out. Transforms run along rows of tiles, so
+ * their inner loops are over tiles and vectorise. */
 #include "graph.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,12 +113,14 @@ static size_t plane_scratch(const pact_op *op)
 {
     const int m = op->wino_m, h = op->in_shape.h, w = op->in_shape.w;
     const size_t tw = (size_t)(w / m), th = (size_t)(h / m), t = th * tw;
-    size_t rows = m == 4 ? 24 * (th + 1) * tw : 8 * (th + 1) * tw;
-    return rows + 4 * (tw + 1) + (size_t)h * w + 40 * t;
+    size_t rows = 8 * (th + 1) * tw;
+    return rows + 4 * (tw + 1) + (size_t)h * w + 4 * t;
 }
 
 size_t pact_wino_work_floats(const pact_op *op, int batch)
 {
+    if (op->wino_m == 4)
+        return pact_wino4_work_floats(op);
     int g = wino_group(op) < batch ? wino_group(op) : batch;
     size_t n = (size_t)g * tiles(op);
     size_t vm = (size_t)n_xi(op) * (xi_stride(op->in_shape.c, n) + xi_stride(op->out_shape.c, n));
@@ -240,132 +242,6 @@ static void output_transform(const float *m, size_t xi_stride, int h, int w, flo
     }
 }
 
-/* ---- F(4x4, 3x3) ----
- * B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],[0,-2,-1,2,1,0],
- *        [0,2,-1,-2,1,0],[0,4,0,-5,0,1]]
- * A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]] */
-
-/* B^T applied along 6 inputs d0..d5 for n lanes, into 6 outputs. */
-PACT_INLINE void bt6(const float *restrict d0, const float *restrict d1, const float *restrict d2,
-                const float *restrict d3, const float *restrict d4, const float *restrict d5,
-                float *restrict v0, float *restrict v1, float *restrict v2, float *restrict v3,
-                float *restrict v4, float *restrict v5, int n)
-{
-    for (int i = 0; i < n; i++) {
-        float a = d4[i] - 4.0f * d2[i], b = d3[i] - 4.0f * d1[i];
-        float c = d4[i] - d2[i], e = 2.0f * (d3[i] - d1[i]);
-        v0[i] = 4.0f * d0[i] - 5.0f * d2[i] + d4[i];
-        v1[i] = a + b;
-        v2[i] = a - b;
-        v3[i] = c + e;
-        v4[i] = c - e;
-        v5[i] = 4.0f * d1[i] - 5.0f * d3[i] + d5[i];
-    }
-}
-
-/* Row pass of one padded row for every tile: phase arrays q_p[t] = P[4t + p]
- * (the row's columns, shifted by the zero padding), outputs a_j[t]. */
-PACT_INLINE void row_pass4(const float *restrict row, float *restrict q, float *restrict a,
-                      size_t a_stride, int tw)
-{
-    float *q0 = q, *q1 = q + (tw + 1), *q2 = q1 + (tw + 1), *q3 = q2 + (tw + 1);
-    q0[0] = 0.0f;
-    q1[tw] = 0.0f;
-    for (int t = 0; t < tw; t++) {
-        q1[t] = row[4 * t];
-        q2[t] = row[4 * t + 1];
-        q3[t] = row[4 * t + 2];
-        q0[t + 1] = row[4 * t + 3];
-    }
-    bt6(q0, q1, q2, q3, q0 + 1, q1 + 1, a, a + a_stride, a + 2 * a_stride, a + 3 * a_stride,
-        a + 4 * a_stride, a + 5 * a_stride, tw);
-}
-
-/* V[xi][c][n0 + n] for one input plane (h, w multiples of 4). Scratch a:
- * [phase 0..3][j 0..5][(th + 1) tw] row passes of the padded rows r = 4 q + p;
- * q: 4 (tw + 1) floats. Tile n = ty tw + t reads padded row 4 ty + c at
- * phase c % 4, offset n + (c / 4) tw: one loop over all tiles per column j. */
-PACT_VECTOR_CLONES
-static void input_transform4(const float *in, int h, int w, float *v, size_t xi_stride,
-                             float *a, float *q)
-{
-    const int tw = w / 4, th = h / 4, n_tiles = th * tw;
-    const size_t js = (size_t)(th + 1) * tw, ps = 6 * js; /* per j, per phase */
-    /* padded row 0 (phase 0, q 0) and row h + 1 (phase 1, q th) are zero */
-    for (int j = 0; j < 6; j++) {
-        memset(a + j * js, 0, sizeof(float) * (size_t)tw);
-        memset(a + ps + j * js + (size_t)th * tw, 0, sizeof(float) * (size_t)tw);
-    }
-    for (int y = 0; y < h; y++) {
-        int r = y + 1;
-        row_pass4(in + (size_t)y * w, q, a + (size_t)(r % 4) * ps + (size_t)(r / 4) * tw, js,
-                  tw);
-    }
-    for (int j = 0; j < 6; j++) {
-        const float *r0 = a + j * js, *r1 = r0 + ps, *r2 = r1 + ps, *r3 = r2 + ps;
-        bt6(r0, r1, r2, r3, r0 + tw, r1 + tw, v + (size_t)(0 * 6 + j) * xi_stride,
-            v + (size_t)(1 * 6 + j) * xi_stride, v + (size_t)(2 * 6 + j) * xi_stride,
-            v + (size_t)(3 * 6 + j) * xi_stride, v + (size_t)(4 * 6 + j) * xi_stride,
-            v + (size_t)(5 * 6 + j) * xi_stride, n_tiles);
-    }
-}
-
-/* A^T applied along 6 inputs for n lanes, into 4 outputs. */
-PACT_INLINE void at6(const float *restrict m0, const float *restrict m1, const float *restrict m2,
-                const float *restrict m3, const float *restrict m4, const float *restrict m5,
-                float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
-                int n)
-{
-    for (int i = 0; i < n; i++) {
-        float s12 = m1[i] + m2[i], d12 = m1[i] - m2[i];
-        float s34 = m3[i] + m4[i], d34 = m3[i] - m4[i];
-        y0[i] = m0[i] + s12 + s34;
-        y1[i] = d12 + 2.0f * d34;
-        y2[i] = s12 + 4.0f * s34;
-        y3[i] = d12 + 8.0f * d34 + m5[i];
-    }
-}
-
-PACT_INLINE void interleave4(const float *restrict p0, const float *restrict p1,
-                        const float *restrict p2, const float *restrict p3, float *restrict out,
-                        int tw)
-{
-    for (int t = 0; t < tw; t++) {
-        out[4 * t] = p0[t];
-        out[4 * t + 1] = p1[t];
-        out[4 * t + 2] = p2[t];
-        out[4 * t + 3] = p3[t];
-    }
-}
-
-/* out plane = A^T M A of every tile, M[xi][n0 + n] with stride xi_stride;
- * y: 40 x tiles floats of scratch (24 row results, 16 outputs). */
-PACT_VECTOR_CLONES
-static void output_transform4(const float *m, size_t xi_stride, int h, int w, float *out,
-                              float *y)
-{
-    const int tw = w / 4, th = h / 4, nt = th * tw;
-    float *r = y, *o = y + 24 * (size_t)nt; /* r[k][j], o[k][l]: nt floats each */
-    for (int j = 0; j < 6; j++) /* A^T over i, for each column j */
-        at6(m + (size_t)(0 * 6 + j) * xi_stride, m + (size_t)(1 * 6 + j) * xi_stride,
-            m + (size_t)(2 * 6 + j) * xi_stride, m + (size_t)(3 * 6 + j) * xi_stride,
-            m + (size_t)(4 * 6 + j) * xi_stride, m + (size_t)(5 * 6 + j) * xi_stride,
-            r + (size_t)(0 * 6 + j) * nt, r + (size_t)(1 * 6 + j) * nt,
-            r + (size_t)(2 * 6 + j) * nt, r + (size_t)(3 * 6 + j) * nt, nt);
-    for (int k = 0; k < 4; k++) /* then over j, for each output row k */
-        at6(r + (size_t)(k * 6 + 0) * nt, r + (size_t)(k * 6 + 1) * nt,
-            r + (size_t)(k * 6 + 2) * nt, r + (size_t)(k * 6 + 3) * nt,
-            r + (size_t)(k * 6 + 4) * nt, r + (size_t)(k * 6 + 5) * nt,
-            o + (size_t)(k * 4 + 0) * nt, o + (size_t)(k * 4 + 1) * nt,
-            o + (size_t)(k * 4 + 2) * nt, o + (size_t)(k * 4 + 3) * nt, nt);
-    for (int ty = 0; ty < th; ty++)
-        for (int k = 0; k < 4; k++) {
-            const float *ok = o + (size_t)(k * 4) * nt + (size_t)ty * tw;
-            interleave4(ok, ok + nt, ok + 2 * (size_t)nt, ok + 3 * (size_t)nt,
-                        out + (size_t)(4 * ty + k) * w, tw);
-        }
-}
-
 void pact_wino_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                    int apply_act, pact_func act, float *work, double *profile)
 {
@@ -375,40 +251,37 @@ void pact_wino_run(const pact_op *op, const float *in, const float *res, float *
     const size_t plane = (size_t)h * w;
     const size_t in_img = (size_t)c_in * plane, out_img = (size_t)c_out * plane;
     const size_t res_img = (size_t)op->res_shape.c * op->res_shape.h * op->res_shape.w;
+    if (mt == 4) {
+        pact_wino4_run(op, in, res, out, batch, apply_act, act, work, profile);
+        return;
+    }
     for (int b0 = 0; b0 < batch; b0 += g_max) {
         const int g = batch - b0 < g_max ? batch - b0 : g_max;
         const size_t n = (size_t)g * t_img; /* tiles in the group */
         const size_t vs = xi_stride(c_in, n), ms = xi_stride(c_out, n);
         float *v = work, *m = v + (size_t)nx * vs;
         float *a = m + (size_t)nx * ms; /* row passes */
-        float *q = a + (mt == 4 ? 24 : 8) * (size_t)(th + 1) * tw;
+        float *q = a + 8 * (size_t)(th + 1) * tw;
         float *conv = q + 4 * (size_t)(tw + 1), *y = conv + plane;
         double t0 = profile ? pact_seconds() : 0.0, t1 = 0.0, t2 = 0.0;
         for (int b = 0; b < g; b++)
             for (int c = 0; c < c_in; c++) {
                 const float *src = in + (size_t)(b0 + b) * in_img + (size_t)c * plane;
                 float *dst = v + (size_t)c * n + (size_t)b * t_img;
-                if (mt == 4)
-                    input_transform4(src, h, w, dst, vs, a, q);
-                else
-                    input_transform(src, h, w, dst, vs, a, q, q + tw + 1);
+                input_transform(src, h, w, dst, vs, a, q, q + tw + 1);
             }
         if (profile)
             t1 = pact_seconds();
         for (int xi = 0; xi < nx; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, (int)n, c_in, 1.0f,
-                        op->wino + (size_t)xi * c_out * c_in, c_in, v + (size_t)xi * vs,
-                        (int)n, 0.0f, m + (size_t)xi * ms, (int)n);
+            pact_gemm(c_out, (int)n, c_in, op->wino + (size_t)xi * c_out * c_in, c_in,
+                      v + (size_t)xi * vs, (int)n, m + (size_t)xi * ms, (int)n);
         if (profile)
             t2 = pact_seconds();
         for (int b = 0; b < g; b++)
             for (int c = 0; c < c_out; c++) {
                 float *dst = out + (size_t)(b0 + b) * out_img + (size_t)c * plane;
                 const float *src = m + (size_t)c * n + (size_t)b * t_img;
-                if (mt == 4)
-                    output_transform4(src, ms, h, w, conv, y);
-                else
-                    output_transform(src, ms, h, w, conv, y);
+                output_transform(src, ms, h, w, conv, y);
                 pact_conv_finish_plane(op, conv, dst, res ? res + (size_t)b0 * res_img : NULL, b,
                                        c, apply_act, act);
             }
