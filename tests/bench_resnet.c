@@ -6,13 +6,16 @@
  * polyact runs as the CLI does: T engine threads sharing each batch. Also
  * measured once: one thread alone, and T independent one-thread forwards at
  * the same time (what the machine gives T threads that never wait for each
- * other: the engine's scaling is judged against it). The breakdown is
- * measured on one thread, where the phases can be timed without overlap. */
+ * other: the engine's scaling is judged against it). Then, in alternating
+ * rounds, the CPU time per image of each on one thread: on a shared machine
+ * the steadiest measure of what one core does. The breakdown is measured on
+ * one thread, where the phases can be timed without overlap. */
 #include "nn_ref.h"
 #include "nn/net_internal.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <time.h>
 
 /* An exact ReLU as a hook: what observing or replacing activations costs. */
 static pact_status relu_hook(void *ctx, int layer, float *x, int batch, int channels,
@@ -100,6 +103,19 @@ static double independent_rounds(const pact_net *net, const float *x, int batch,
     }
     CHECK(started == threads, "started %d of %d threads", started, threads);
     return sum;
+}
+
+/* Seconds of this thread's CPU time per image over a one-thread round. */
+static double polyact_cpu_round(const pact_net *net, const float *x, int batch, double seconds)
+{
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    double t0 = pact_seconds();
+    double ips = polyact_round(net, x, batch, seconds, NULL);
+    double images = ips * (pact_seconds() - t0);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
+    return images > 0 ? cpu / images : 0.0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -194,6 +210,23 @@ int main(int argc, char **argv)
     double p_hook = polyact_round_hook(net, x, batch, seconds, NULL, relu_hook);
     double p_solo = polyact_round(net1, x, batch, seconds, NULL);
     double p_indep = independent_rounds(net1, x, batch, seconds, threads);
+    /* one thread, CPU time per image, alternating */
+    snprintf(args, sizeof args, "bench --model %s --threads 1 --batch %d --seconds %g", model,
+             batch, seconds);
+    double *cpu_p = calloc((size_t)(rounds > 0 ? rounds : 1), sizeof(double));
+    double *cpu_t = calloc((size_t)(rounds > 0 ? rounds : 1), sizeof(double));
+    for (int r = 0; r < rounds; r++) {
+        cpu_p[r] = polyact_cpu_round(net1, x, batch, seconds);
+        char *out = nn_ref_run(args);
+        cJSON *j = out ? cJSON_Parse(out) : NULL;
+        const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(j, "cpu_seconds_per_image");
+        CHECK(cJSON_IsNumber(cpu), "PyTorch benchmark gave no CPU time");
+        cpu_t[r] = cJSON_IsNumber(cpu) ? cpu->valuedouble : 0.0;
+        printf("one-thread round %d: CPU time per image: polyact %.1f us, PyTorch %.1f us\n",
+               r + 1, 1e6 * cpu_p[r], 1e6 * cpu_t[r]);
+        cJSON_Delete(j);
+        free(out);
+    }
     double prof[PACT_PROF_COUNT];
     double p_one = polyact_round(net1, x, batch, seconds, prof);
 
@@ -208,6 +241,18 @@ int main(int argc, char **argv)
     const double med_p = median(all_p, rounds), med_t = median(all_t, rounds);
     printf("medians: polyact %.0f, PyTorch %.0f images/s (ratio %.2fx)\n", med_p, med_t,
            med_t > 0 ? med_p / med_t : 0.0);
+    {
+        double min_p = cpu_p[0], min_t = cpu_t[0];
+        for (int r = 1; r < rounds; r++) {
+            min_p = cpu_p[r] < min_p ? cpu_p[r] : min_p;
+            min_t = cpu_t[r] < min_t ? cpu_t[r] : min_t;
+        }
+        const double mp = median(cpu_p, rounds), mt = median(cpu_t, rounds);
+        printf("one thread, CPU time per image: polyact %.1f us (median %.1f), PyTorch %.1f us "
+               "(median %.1f): ratio %.2fx (medians %.2fx)\n",
+               1e6 * min_p, 1e6 * mp, 1e6 * min_t, 1e6 * mt, min_p > 0 ? min_t / min_p : 0.0,
+               mp > 0 ? mt / mp : 0.0);
+    }
     printf("with a ReLU hook at every layer (run on the caller's thread): %.0f images/s\n",
            p_hook);
     printf("one thread alone: %.0f images/s; %d independent one-thread forwards at once: "
@@ -231,6 +276,8 @@ int main(int argc, char **argv)
                gemm * 1e-6, gemm / prof[1] * 1e-9);
     free(all_p);
     free(all_t);
+    free(cpu_p);
+    free(cpu_t);
     free(x);
     free(model);
     pact_dataset_free(ds);

@@ -202,6 +202,8 @@ int main(void)
         {5, 3, 7, 5, 3, 1, 1, 4, 0, 0},      /* odd plane: im2col, same size */
         {4, 6, 8, 10, 2, 2, 0, 3, 0, 1},     /* 2x2 stride 2 by phases */
         {8, 4, 8, 8, 1, 2, 0, 5, 0, 0},      /* 1x1 stride 2 by phases */
+        {3, 4, 12, 10, 5, 2, 2, 3, 0, 1},    /* 5x5 stride 2: borders on both sides */
+        {4, 4, 8, 8, 4, 2, 1, 2, 1, 1},      /* 4x4 stride 2, identity shortcut */
     };
     const int n = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < n; i++)

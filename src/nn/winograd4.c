@@ -12,9 +12,9 @@
  * cache. V and M are stored [channel][xi][column], column = lanes x (tile in
  * the block) + lane, so that a tile's 36 values sit at fixed offsets.
  *
- * Same arithmetic, per element, as the plane-at-a-time transforms of
- * winograd.c: B^T d B with the row pass (along x) first, A^T M A with the
- * pass over rows first. */
+ * B^T d B takes the row pass (along x) first, A^T M A the pass over rows
+ * first, as the plane-at-a-time transforms this replaced: the same logits bit
+ * for bit. */
 #include "graph.h"
 
 #include <string.h>

@@ -16,7 +16,9 @@ records through it in eval mode, fp32, and prints one JSON object on stdout.
         quantiles are exact order statistics x_(ceil(q n)) (keeps every value:
         use few images)
     resnet_ref.py bench  --model M [--batch B] [--threads T] [--seconds S]
-        {"images_per_second", "batch", "threads"}
+        {"images_per_second", "cpu_seconds_per_image", "batch", "threads"}
+        (CPU time of the whole process: with one thread, the time one core
+        spends per image whatever else runs on the machine)
 
 Batch norm is applied as PyTorch does in eval mode (not folded), so the
 comparison also checks polyact's folding.
@@ -145,15 +147,17 @@ def main():
         if a.mode == "bench":
             x = torch.rand(a.batch, 3, 32, 32)
             net(x)  # warm-up
-            done, t0 = 0, time.perf_counter()
+            done, t0, c0 = 0, time.perf_counter(), time.process_time()
             while True:
                 net(x)
                 done += a.batch
                 dt = time.perf_counter() - t0
                 if dt >= a.seconds:
                     break
-            print(json.dumps({"images_per_second": done / dt, "batch": a.batch,
-                              "threads": a.threads, "torch": torch.__version__}))
+            cpu = time.process_time() - c0
+            print(json.dumps({"images_per_second": done / dt, "cpu_seconds_per_image": cpu / done,
+                              "batch": a.batch, "threads": a.threads,
+                              "torch": torch.__version__}))
             return
 
         images, labels = read_cifar(a.data, a.images)
