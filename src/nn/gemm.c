@@ -92,6 +92,7 @@ PACT_INLINE const float *first_row(const brows *B, int j)
                 *(VU *)(c + (size_t)r * ldc + VW * v) = acc[r][v];                             \
     }
 
+#if PACT_GEMM_X86
 PACT_GEMM_KERNEL(kernel16_8x2, v16f, v16u, 16, 8, 2)
 PACT_GEMM_KERNEL(kernel16_1x2, v16f, v16u, 16, 1, 2)
 PACT_GEMM_KERNEL(kernel16_8x1, v16f, v16u, 16, 8, 1)
@@ -100,6 +101,7 @@ PACT_GEMM_KERNEL(kernel8_6x2, v8f, v8u, 8, 6, 2)
 PACT_GEMM_KERNEL(kernel8_1x2, v8f, v8u, 8, 1, 2)
 PACT_GEMM_KERNEL(kernel8_6x1, v8f, v8u, 8, 6, 1)
 PACT_GEMM_KERNEL(kernel8_1x1, v8f, v8u, 8, 1, 1)
+#endif
 PACT_GEMM_KERNEL(kernel4_4x2, v4f, v4u, 4, 4, 2)
 PACT_GEMM_KERNEL(kernel4_1x2, v4f, v4u, 4, 1, 2)
 PACT_GEMM_KERNEL(kernel4_4x1, v4f, v4u, 4, 4, 1)

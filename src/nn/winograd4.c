@@ -78,26 +78,26 @@ size_t pact_wino4_work_floats(const pact_op *op)
            (size_t)4 * br * w * LANES;
 }
 
-/* 8 x 8 transpose: r[i][j] -> r[j][i]. */
+/* 8 x 8 transpose: r[i][j] -> r[j][i] (unpack within 128-bit halves, then
+ * pairs, then halves: 24 shuffles). */
+#define SHUF(a, b, i0, i1, i2, i3, i4, i5, i6, i7) \
+    __builtin_shufflevector(a, b, i0, i1, i2, i3, i4, i5, i6, i7)
 PACT_INLINE void transpose8(v8f r[8])
 {
-    const v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-    const v8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-    const v8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
     v8f t[8], s[8];
     for (int i = 0; i < 8; i += 2) {
-        t[i] = __builtin_shuffle(r[i], r[i + 1], lo);
-        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], hi);
+        t[i] = SHUF(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = SHUF(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
     }
     for (int i = 0; i < 8; i += 4) {
-        s[i] = __builtin_shuffle(t[i], t[i + 2], lo2);
-        s[i + 1] = __builtin_shuffle(t[i], t[i + 2], hi2);
-        s[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], lo2);
-        s[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], hi2);
+        s[i] = SHUF(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        s[i + 1] = SHUF(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        s[i + 2] = SHUF(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        s[i + 3] = SHUF(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
     }
     for (int i = 0; i < 4; i++) {
-        r[i] = __builtin_shuffle(s[i], s[i + 4], lo4);
-        r[i + 4] = __builtin_shuffle(s[i], s[i + 4], hi4);
+        r[i] = SHUF(s[i], s[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[i + 4] = SHUF(s[i], s[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
     }
 }
 
@@ -139,7 +139,6 @@ PACT_INLINE void deinterleave_row(const float *t, int g, int w, float *o, size_t
                                   const float *r, size_t r_img, int rs, int relu)
 {
     const v8f zero = {0};
-    const v8i even = {0, 2, 4, 6, 8, 10, 12, 14};
     int x = 0;
     for (; x + 8 <= w; x += 8) {
         v8f v[8];
@@ -150,7 +149,10 @@ PACT_INLINE void deinterleave_row(const float *t, int g, int w, float *o, size_t
             v8f s = v[b];
             if (r) {
                 const float *rb = r + (size_t)b * r_img + (size_t)rs * x;
-                s = s + (rs == 1 ? LOAD(rb) : __builtin_shuffle(LOAD(rb), LOAD(rb + 8), even));
+                v8f rv = LOAD(rb);
+                if (rs == 2) /* every other column */
+                    rv = SHUF(rv, (v8f)LOAD(rb + 8), 0, 2, 4, 6, 8, 10, 12, 14);
+                s = s + rv;
             }
             if (relu)
                 s = (v8f)((v8i)s & (s > zero)); /* max(s, 0); -0 and NaN give +0 */
