@@ -932,7 +932,13 @@ pact_status pact_calib_build(const pact_model *model, const pact_calib_opts *opt
  *                        innermost first, each on its own interval), and the
  *                        output is B u (1 + s) / 2 (relu), B u s (abs) or s (sign).
  * Coefficients c_0..c_d are in the Chebyshev basis of each part's interval,
- * c_0 not halved: p(x) = sum c_j T_j((2x - a - b) / (b - a)). */
+ * c_0 not halved: p(x) = sum c_j T_j((2x - a - b) / (b - a)).
+ * A POLY layer may instead hold one polynomial per channel (n_channels > 0):
+ * channel c of the layer's input (NCHW, as the model interface passes it) is
+ * mapped by its own polynomial of the layer's degree on its own interval.
+ * Under CKKS with channels in slots this costs the levels of one polynomial
+ * of that degree (plaintext-vector instead of scalar coefficients), which is
+ * how the cost model counts it. */
 typedef enum { PACT_FORM_POLY = 0, PACT_FORM_COMPOSITE = 1 } pact_form;
 
 #define PACT_PLAN_MAX_PARTS 8
@@ -953,9 +959,21 @@ typedef struct {
     const double *const *cheb; /* n_parts arrays of degrees[i] + 1 coefficients */
     int depth;              /* levels consumed under HE (BSGS plan, +1 for the
                              * final product of a composite relu/abs) */
-    double max_error;       /* sup |approximation - func| on [a, b]; NaN unknown */
+    double max_error;       /* sup |approximation - func| on [a, b]; NaN unknown
+                             * (per channel: the largest over the channels, each
+                             * on its own interval) */
     double impact;          /* optimizer's damage estimate; NaN unknown */
+    /* Per-channel polynomials (POLY only; 0: one polynomial for the layer).
+     * Then a, b is the hull of the channel intervals (pact_plan_set_layer
+     * computes it), part_a/part_b give the same, and cheb is NULL in a view:
+     * channel c has interval [channel_a[c], channel_b[c]] and coefficients
+     * channel_cheb[c][0..degrees[0]]. At most PACT_PLAN_MAX_CHANNELS. */
+    int n_channels;
+    const double *channel_a, *channel_b;
+    const double *const *channel_cheb;
 } pact_plan_layer;
+
+#define PACT_PLAN_MAX_CHANNELS 65536
 
 typedef struct pact_plan pact_plan;
 
@@ -970,9 +988,12 @@ int pact_plan_layer_count(const pact_plan *plan);
 const char *pact_plan_model_name(const pact_plan *plan);
 const char *pact_plan_model_sha256(const pact_plan *plan);
 
-/* Sets layer i from *layer (deep copy). Validates every field: interval
+/* Sets layer i from *layer (deep copy; zero-initialise the struct so that
+ * fields added later keep their defaults). Validates every field: interval
  * a < b finite, degrees 1..1023, finite coefficients, composite only for
- * relu/abs/sign with bound > 0. depth is recomputed from the degrees. */
+ * relu/abs/sign with bound > 0, per-channel only for POLY (a and b are then
+ * ignored and set to the hull of the channel intervals). depth is recomputed
+ * from the degrees. */
 pact_status pact_plan_set_layer(pact_plan *plan, int i, const pact_plan_layer *layer,
                                 pact_error *err);
 
@@ -980,8 +1001,14 @@ pact_status pact_plan_set_layer(pact_plan *plan, int i, const pact_plan_layer *l
 pact_status pact_plan_layer_get(const pact_plan *plan, int i, pact_plan_layer *layer,
                                 pact_error *err);
 
-/* Evaluates layer i's approximation at x in double precision (Clenshaw). */
+/* Evaluates layer i's approximation at x in double precision (Clenshaw).
+ * NaN for a per-channel layer: use pact_plan_layer_eval_channel. */
 double pact_plan_layer_eval(const pact_plan *plan, int i, double x);
+
+/* The same for channel `channel` of layer i: its own polynomial for a
+ * per-channel layer, the layer's for any other (every channel alike). NaN
+ * for an index out of range. */
+double pact_plan_layer_eval_channel(const pact_plan *plan, int i, int channel, double x);
 
 /* Free-form key/number pairs kept with the plan ("latency_s", "speedup", ...),
  * written to and read from the file's "summary" object. */
@@ -1098,11 +1125,14 @@ void pact_pann_free(pact_pann *pann);
 /* Replaces x[0..n) in place by layer `layer`'s approximation and records the
  * inputs in the layer's statistics. An input far outside the interval may
  * give an infinite output, as it would under HE: it is passed on (and counted
- * by the statistics), not refused. PACT_EINVAL for a bad layer index. */
+ * by the statistics), not refused. For a per-channel layer with C channels,
+ * x is one image's C x (n / C) values, channel after channel. PACT_EINVAL for
+ * a bad layer index; PACT_EMISMATCH when n is not a multiple of C. */
 pact_status pact_pann_apply(pact_pann *pann, int layer, float *x, size_t n, pact_error *err);
 
 /* The model-interface hook (pact_act_hook) of a PANN: pass it as `hook` and
- * the pact_pann * as `hook_ctx` to any forward function. */
+ * the pact_pann * as `hook_ctx` to any forward function. PACT_EMISMATCH when
+ * a per-channel layer is called with another number of channels. */
 pact_status pact_pann_hook(void *pann, int layer, float *x, int batch, int channels,
                            int spatial, pact_error *err);
 
@@ -1563,6 +1593,23 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * points below the exact network's (and, with min_agreement, that predicts
  * the exact network's class on at least that percentage of them) is kept.
  * Test images are never seen.
+ *
+ * Per-channel candidates (opts->per_channel): each candidate is one
+ * polynomial per channel, fitted on that channel's range of inputs (over the
+ * calibration images, widened by the margin; at least 2% of the layer's
+ * width) by the same least squares, floors below 1e-4 raised to 1e-4. Under
+ * CKKS with channels in slots they cost what one polynomial of that degree
+ * costs (plaintext-vector coefficients), so the cost model is unchanged.
+ *
+ * Error-aware fitting (opts->refit): the closed loop verifies not the DP's
+ * candidates as fitted, but their refit: layer after layer, the chosen degree
+ * and floor are fitted again so that the polynomial, applied to the inputs the
+ * layer receives in the PANN whose earlier layers are already refitted, gives
+ * the exact network's activation outputs on the same refit_images calibration
+ * images (pairs from the same images; the interval is the range of those PANN
+ * inputs, widened by the margin). This compensates the error accumulated
+ * before the layer. The plan returned is the refit of the chosen choices.
+ *
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
  * baseline_bootstraps (uniform alpha=13 composite under the same profile;
  * uniform degree-63 polynomials when not every activation is a ReLU, e.g. a
@@ -1592,6 +1639,14 @@ typedef struct {
     size_t n_impacts;         /* entries of impacts: the optimizer's item count */
     double min_agreement;     /* percent of the calibration images on which the PANN must
                                  also predict the exact network's class (0: no requirement) */
+    int per_channel;          /* 1: every candidate is one polynomial per channel of its
+                                 layer (fitted to that channel's measured inputs on its own
+                                 interval); the plan then has per-channel layers (plan
+                                 version 2). 0: one polynomial per layer */
+    int refit;                /* 1: before the closed loop verifies a plan, refit it
+                                 layer after layer on the PANN's own inputs (pact_optimize's
+                                 "error-aware fitting", see above) */
+    size_t refit_images;      /* calibration images the refit uses (0: impact_images) */
 } pact_optimize_opts;
 
 void pact_optimize_opts_default(pact_optimize_opts *opts);
@@ -1911,7 +1966,8 @@ int pact_openfhe_series_levels(int degree);
  * out *text: a new NUL-terminated document (free with free()); NULL on error.
  * Same plan and options -> byte-identical text.
  * PACT_EINVAL (unknown format, folded with PACT_EXPORT_C, bad prefix, unset
- * layer), PACT_ENUMERIC (a folded coefficient overflows), PACT_ENOMEM. */
+ * layer), PACT_EUNSUPPORTED (a layer with per-channel polynomials: not
+ * exported yet), PACT_ENUMERIC (a folded coefficient overflows), PACT_ENOMEM. */
 pact_status pact_export(const pact_plan *plan, pact_export_format format,
                         const pact_export_opts *opts, char **text, pact_error *err);
 

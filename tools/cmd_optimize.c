@@ -32,6 +32,11 @@ static const char usage[] =
     "  --cost PROFILE     HE cost profile JSON (default: the built-in mpcnn-log)\n"
     "  --images N         calibration images to use (default all)\n"
     "  --impact-images N  images for measuring each candidate's impact (default 256)\n"
+    "  --per-channel      one polynomial per channel of each layer (same HE cost as one\n"
+    "                     per layer with channels in slots; plan version 2)\n"
+    "  --refit            error-aware fitting: refit each verified plan layer after\n"
+    "                     layer on the PANN's own inputs, against the exact outputs\n"
+    "  --refit-images N   calibration images the refit uses (default: --impact-images)\n"
     "  --threads T        engine threads (default: all processors; under mpirun,\n"
     "                     the node's processors divided by its processes)\n"
     "  --input-mean A,B,C override the model's input normalisation mean\n"
@@ -72,6 +77,8 @@ static cJSON *impact_job(const pact_net *net, const pact_dataset *ds, const cli_
     cJSON_AddNumberToObject(job, "batch", oo->batch);
     cJSON_AddNumberToObject(job, "impact_images", (double)oo->impact_images);
     cJSON_AddNumberToObject(job, "margin", oo->margin);
+    if (oo->per_channel) /* absent for one polynomial per layer: older tables stay valid */
+        cJSON_AddNumberToObject(job, "per_channel", 1);
     cJSON *d = cJSON_AddArrayToObject(job, "degrees"), *fl = cJSON_AddArrayToObject(job, "floors");
     for (int i = 0; d && i < oo->n_degrees; i++)
         cJSON_AddItemToArray(d, cJSON_CreateNumber(oo->degrees[i]));
@@ -139,7 +146,8 @@ int cmd_optimize(int argc, char **argv)
     const char *calib_s = NULL, *drop_s = NULL, *agree_s = NULL, *deg_s = NULL, *floor_s = NULL,
                *margin_s = NULL,
                *cost_s = NULL, *impact_s = NULL, *output = NULL, *shard_s = NULL,
-               *impacts_s = NULL;
+               *impacts_s = NULL, *refit_img_s = NULL;
+    int per_channel = 0, refit = 0;
     const cli_option opts[] = {
         CLI_NET_OPTIONS(f),                 {"calib", &calib_s, NULL},
         {"max-drop", &drop_s, NULL},        {"degrees", &deg_s, NULL},
@@ -147,7 +155,9 @@ int cmd_optimize(int argc, char **argv)
         {"floors", &floor_s, NULL},         {"margin", &margin_s, NULL},
         {"cost", &cost_s, NULL},            {"impact-images", &impact_s, NULL},
         {"output", &output, NULL},          {"shard", &shard_s, NULL},
-        {"impacts", &impacts_s, NULL},      {NULL, NULL, NULL},
+        {"impacts", &impacts_s, NULL},      {"per-channel", NULL, &per_channel},
+        {"refit", NULL, &refit},            {"refit-images", &refit_img_s, NULL},
+        {NULL, NULL, NULL},
     };
     int rc = cli_parse("optimize", argc, argv, opts, NULL, 0, usage);
     if (rc != CLI_OK)
@@ -187,6 +197,14 @@ int cmd_optimize(int argc, char **argv)
     }
     if (floor_s && (rc = parse_list("floors", floor_s, oo.floors, 8, &oo.n_floors)) != CLI_OK)
         return rc;
+    oo.per_channel = per_channel;
+    oo.refit = refit;
+    if (refit_img_s) {
+        long v;
+        if ((rc = cli_int("optimize", "refit-images", refit_img_s, 1, 1000000, &v)) != CLI_OK)
+            return rc;
+        oo.refit_images = (size_t)v;
+    }
     if (impact_s) {
         long v;
         if ((rc = cli_int("optimize", "impact-images", impact_s, 1, 1000000, &v)) != CLI_OK)

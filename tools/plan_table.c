@@ -81,7 +81,9 @@ int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
         const pact_cost_step *s = &walk->steps[pact_cost_layout_slot_op(layout, i)];
         char iv[64], deg[32];
         snprintf(iv, sizeof iv, "[%.3g, %.3g]", l.a, l.b);
-        if (l.form == PACT_FORM_POLY) {
+        if (l.form == PACT_FORM_POLY && l.n_channels > 0) {
+            snprintf(deg, sizeof deg, "%dx%d", l.degrees[0], l.n_channels);
+        } else if (l.form == PACT_FORM_POLY) {
             snprintf(deg, sizeof deg, "%d", l.degrees[0]);
         } else {
             int n = 0;

@@ -153,6 +153,11 @@ pact_status pact_export(const pact_plan *plan, pact_export_format format,
         pact_plan_layer l;
         if (pact_plan_layer_get(plan, i, &l, NULL) != PACT_OK)
             return pact_fail(err, PACT_EINVAL, "export: plan layer %d is not set", i);
+        if (l.n_channels > 0)
+            return pact_fail(err, PACT_EUNSUPPORTED,
+                             "export: layer %d (%s) has per-channel polynomials (%d channels); "
+                             "exporting per-channel plans is not supported yet",
+                             i, l.name, l.n_channels);
     }
     switch (format) {
     case PACT_EXPORT_OPENFHE:

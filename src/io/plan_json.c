@@ -12,7 +12,8 @@
 #include <string.h>
 
 #define PLAN_FORMAT "polyact-plan"
-#define PLAN_VERSION 1
+#define PLAN_VERSION 1          /* what scalar plans are written as */
+#define PLAN_VERSION_CHANNELS 2 /* plans with per-channel layers; read: 1 and 2 */
 #define PLAN_MAX_BYTES ((size_t)256 << 20)
 
 /* --- writing ----------------------------------------------------------- */
@@ -37,7 +38,17 @@ static cJSON *layer_json(const plan_layer *l, int index)
     cJSON_AddNumberToObject(o, "depth", l->depth);
     cJSON_AddItemToObject(o, "max_error", number_or_null(l->max_error));
     cJSON_AddItemToObject(o, "impact", number_or_null(l->impact));
-    if (l->form == PACT_FORM_POLY) {
+    if (l->form == PACT_FORM_POLY && l->n_channels > 0) {
+        cJSON_AddNumberToObject(o, "degree", l->degrees[0]);
+        cJSON *chans = cJSON_AddArrayToObject(o, "channels");
+        for (int c = 0; chans && c < l->n_channels; c++) {
+            cJSON *ch = cJSON_CreateObject();
+            double civ[2] = {l->ch_a[c], l->ch_b[c]};
+            cJSON_AddItemToObject(ch, "interval", pact_json_numbers(civ, 2));
+            cJSON_AddItemToObject(ch, "cheb", pact_json_numbers(l->ch_rows[c], l->degrees[0] + 1));
+            cJSON_AddItemToArray(chans, ch);
+        }
+    } else if (l->form == PACT_FORM_POLY) {
         cJSON_AddNumberToObject(o, "degree", l->degrees[0]);
         cJSON_AddItemToObject(o, "cheb", pact_json_numbers(l->cheb[0], l->degrees[0] + 1));
     } else {
@@ -63,8 +74,12 @@ pact_status pact_plan_save(const pact_plan *p, const char *path, pact_error *err
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return pact_fail(err, PACT_ENOMEM, "%s: out of memory", path);
+    int version = PLAN_VERSION;
+    for (int i = 0; i < p->n_layers; i++)
+        if (p->layers[i].n_channels > 0)
+            version = PLAN_VERSION_CHANNELS;
     cJSON_AddStringToObject(root, "format", PLAN_FORMAT);
-    cJSON_AddNumberToObject(root, "version", PLAN_VERSION);
+    cJSON_AddNumberToObject(root, "version", version);
     cJSON_AddStringToObject(root, "created_by", "polyact " PACT_VERSION_STRING);
     cJSON *model = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(model, "name", p->model_name);
@@ -97,6 +112,7 @@ pact_status pact_plan_save(const pact_plan *p, const char *path, pact_error *err
 typedef struct {
     const char *path;
     pact_error *err;
+    int version;
 } reader;
 
 static pact_status bad(reader *r, const char *fmt, ...) PACT_PRINTF(2, 3);
@@ -167,23 +183,70 @@ static int get_pair(const cJSON *o, const char *name, double v[2])
     return 1;
 }
 
-/* Reads exactly n finite numbers (a new array) or returns NULL. */
-static double *get_coeffs(const cJSON *o, int n)
+/* Reads exactly n finite numbers of field "cheb" into c; 0 if they are not. */
+static int read_coeffs(const cJSON *o, int n, double *c)
 {
     const cJSON *x = field(o, "cheb");
     if (!cJSON_IsArray(x) || cJSON_GetArraySize(x) != n)
-        return NULL;
-    double *c = malloc((size_t)n * sizeof *c);
+        return 0;
     int i = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, x) {
-        if (!c || !cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
-            free(c);
-            return NULL;
-        }
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
+            return 0;
         c[i++] = e->valuedouble;
     }
+    return 1;
+}
+
+/* Reads exactly n finite numbers (a new array) or returns NULL. */
+static double *get_coeffs(const cJSON *o, int n)
+{
+    double *c = malloc((size_t)n * sizeof *c);
+    if (c && !read_coeffs(o, n, c)) {
+        free(c);
+        return NULL;
+    }
     return c;
+}
+
+/* The 'channels' of a per-channel poly layer (version 2) into l: new arrays
+ * *ca, *cb, *rows (rows[c] = cheb + c x (degree + 1)), freed by the caller. */
+static pact_status read_channels(reader *r, const cJSON *chans, int i, pact_plan_layer *l,
+                                 double **ca, double **cb, double **cheb, const double ***rows)
+{
+    int n = cJSON_IsArray(chans) ? cJSON_GetArraySize(chans) : 0;
+    if (r->version < PLAN_VERSION_CHANNELS)
+        return bad(r, "layers[%d] (%s): 'channels' needs plan version %d", i, l->name,
+                   PLAN_VERSION_CHANNELS);
+    if (n < 1 || n > PACT_PLAN_MAX_CHANNELS)
+        return bad(r, "layers[%d] (%s): 'channels' must be an array of 1..%d channels", i,
+                   l->name, PACT_PLAN_MAX_CHANNELS);
+    size_t m = (size_t)l->degrees[0] + 1;
+    *ca = malloc((size_t)n * sizeof **ca);
+    *cb = malloc((size_t)n * sizeof **cb);
+    *cheb = malloc((size_t)n * m * sizeof **cheb);
+    *rows = malloc((size_t)n * sizeof **rows);
+    if (!*ca || !*cb || !*cheb || !*rows)
+        return pact_fail(r->err, PACT_ENOMEM, "%s: out of memory for %d channels", r->path, n);
+    int c = 0;
+    const cJSON *ch;
+    cJSON_ArrayForEach(ch, chans) { /* linear walk */
+        double civ[2];
+        if (!cJSON_IsObject(ch) || !get_pair(ch, "interval", civ) ||
+            !read_coeffs(ch, (int)m, *cheb + (size_t)c * m))
+            return bad(r, "layers[%d] (%s): channel %d needs 'interval' [a, b] and 'cheb' with degree+1 finite numbers",
+                       i, l->name, c);
+        (*ca)[c] = civ[0];
+        (*cb)[c] = civ[1];
+        (*rows)[c] = *cheb + (size_t)c * m;
+        c++;
+    }
+    l->n_channels = n;
+    l->channel_a = *ca;
+    l->channel_b = *cb;
+    l->channel_cheb = (const double *const *)*rows;
+    return PACT_OK;
 }
 
 static pact_status read_layer(reader *r, pact_plan *p, const cJSON *o, int i)
@@ -220,8 +283,25 @@ static pact_status read_layer(reader *r, pact_plan *p, const cJSON *o, int i)
     int degrees[PACT_PLAN_MAX_PARTS];
     double pa[PACT_PLAN_MAX_PARTS], pb[PACT_PLAN_MAX_PARTS];
     double *cheb[PACT_PLAN_MAX_PARTS] = {0};
+    double *ch_a = NULL, *ch_b = NULL, *ch_cheb = NULL;
+    const double **ch_rows = NULL;
     pact_status st = PACT_OK;
-    if (strcmp(form->valuestring, "poly") == 0) {
+    const cJSON *chans = field(o, "channels");
+    if (chans && strcmp(form->valuestring, "poly") == 0) {
+        l.form = PACT_FORM_POLY;
+        l.n_parts = 1;
+        degrees[0] = get_int(o, "degree", 1, 1023, &ok);
+        l.degrees = degrees;
+        if (!ok)
+            return bad(r, "layers[%d] (%s): needs 'degree' in 1..1023", i, l.name);
+        if (field(o, "cheb"))
+            return bad(r, "layers[%d] (%s): give 'cheb' or 'channels', not both", i, l.name);
+        st = read_channels(r, chans, i, &l, &ch_a, &ch_b, &ch_cheb, &ch_rows);
+        pa[0] = l.a;
+        pb[0] = l.b;
+    } else if (chans) {
+        return bad(r, "layers[%d] (%s): 'channels' is for the poly form", i, l.name);
+    } else if (strcmp(form->valuestring, "poly") == 0) {
         l.form = PACT_FORM_POLY;
         l.n_parts = 1;
         degrees[0] = get_int(o, "degree", 1, 1023, &ok);
@@ -275,8 +355,16 @@ static pact_status read_layer(reader *r, pact_plan *p, const cJSON *o, int i)
                      l.name, depth, p->layers[i].depth);
         }
     }
+    if (st == PACT_OK && l.n_channels > 0 &&
+        (p->layers[i].a != iv[0] || p->layers[i].b != iv[1]))
+        st = bad(r, "layers[%d] (%s): 'interval' [%g, %g] is not the hull of its channels' [%g, %g]",
+                 i, l.name, iv[0], iv[1], p->layers[i].a, p->layers[i].b);
     for (int k = 0; k < l.n_parts; k++)
         free(cheb[k]);
+    free(ch_a);
+    free(ch_b);
+    free(ch_cheb);
+    free(ch_rows);
     return st;
 }
 
@@ -284,7 +372,7 @@ pact_status pact_plan_parse(const char *text, size_t size, const char *name, pac
                             pact_error *err)
 {
     *out = NULL;
-    reader r = {name, err};
+    reader r = {name, err, 0};
     cJSON *root = cJSON_ParseWithLength(text, size);
     if (!root)
         return bad(&r, "not valid JSON");
@@ -295,9 +383,9 @@ pact_status pact_plan_parse(const char *text, size_t size, const char *name, pac
     double version = get_num(root, "version", &ok);
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, PLAN_FORMAT) != 0) {
         st = bad(&r, "not a polyact plan (field 'format' must be \"" PLAN_FORMAT "\")");
-    } else if (!ok || version != PLAN_VERSION) {
-        st = bad(&r, "unsupported plan version %g (this polyact reads version %d)",
-                 ok ? version : -1.0, PLAN_VERSION);
+    } else if (!ok || (version != PLAN_VERSION && version != PLAN_VERSION_CHANNELS)) {
+        st = bad(&r, "unsupported plan version %g (this polyact reads versions %d and %d)",
+                 ok ? version : -1.0, PLAN_VERSION, PLAN_VERSION_CHANNELS);
     } else if (!cJSON_IsObject(model) || !cJSON_IsString(field(model, "name")) ||
                !cJSON_IsString(field(model, "sha256"))) {
         st = bad(&r, "field 'model' must hold strings 'name' and 'sha256'");
@@ -306,6 +394,7 @@ pact_status pact_plan_parse(const char *text, size_t size, const char *name, pac
         st = bad(&r, "field 'layers' must be a non-empty array");
     }
     pact_plan *p = NULL;
+    r.version = (int)version;
     if (st == PACT_OK)
         st = pact_plan_create(field(model, "name")->valuestring, field(model, "sha256")->valuestring,
                               cJSON_GetArraySize(layers), &p, err);

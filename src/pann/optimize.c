@@ -4,6 +4,7 @@
  * spread it over processes; pact_optimize runs the pieces in order. */
 #include "../internal.h"
 #include "fit_layer.h"
+#include "refit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +12,11 @@
 
 static const int default_degrees[] = {1, 2, 3, 4, 5, 7, 15, 31, 63};
 static const double default_floors[] = {0.02, 0.2};
+/* per channel: no degree 1 or 2 (their single-layer impacts add up badly), no
+ * degree above 15 (a channel's interval is narrow: inputs beyond it explode
+ * high degrees), smaller floors (a channel's data pins its polynomial) */
+static const int channel_degrees[] = {3, 4, 5, 7, 15};
+static const double channel_floors[] = {0.002, 0.03};
 
 void pact_optimize_opts_default(pact_optimize_opts *o)
 {
@@ -20,7 +26,8 @@ void pact_optimize_opts_default(pact_optimize_opts *o)
 }
 
 typedef struct {
-    pact_poly *poly;
+    pact_poly *poly;          /* one polynomial for the layer, or */
+    pact_group_poly gp;       /* per channel (opts.per_channel) */
     int degree;
     double floor, max_error, impact;
 } candidate;
@@ -28,7 +35,7 @@ typedef struct {
 typedef struct {
     const pact_model *model;
     int layer;                /* the one layer replaced */
-    const pact_poly *poly;    /* its polynomial (exact double evaluation) */
+    const candidate *cand;    /* its polynomial(s) (exact double evaluation) */
 } single_ctx;
 
 static void apply_exact(pact_func f, float *x, size_t n)
@@ -45,15 +52,21 @@ static void apply_exact(pact_func f, float *x, size_t n)
 static pact_status single_hook(void *vctx, int layer, float *x, int batch, int channels,
                                int spatial, pact_error *err)
 {
-    (void)err;
     single_ctx *cx = vctx;
     size_t n = (size_t)batch * (size_t)channels * (size_t)spatial;
     if (layer != cx->layer) {
         apply_exact(cx->model->act_funcs[layer], x, n);
         return PACT_OK;
     }
+    if (!cx->cand->poly) {
+        if (channels != cx->cand->gp.groups)
+            return pact_fail(err, PACT_EMISMATCH, "optimize: layer %d passed %d channels, calibrated %d",
+                             layer, channels, cx->cand->gp.groups);
+        pact_group_poly_apply(&cx->cand->gp, x, (size_t)batch, channels, (size_t)spatial);
+        return PACT_OK;
+    }
     for (size_t i = 0; i < n; i++) {
-        double y = pact_poly_eval(cx->poly, x[i]);
+        double y = pact_poly_eval(cx->cand->poly, x[i]);
         x[i] = fabs(y) <= 3.0e38 ? (float)y : (float)copysign(INFINITY, y);
     }
     return PACT_OK;
@@ -171,9 +184,107 @@ static void stage(pact_optimizer *op, const char *what, size_t done, size_t tota
         op->o.progress(op->o.progress_ctx, what, done, total);
 }
 
+/* Calibration images the candidates and the closed loop use. */
+static size_t calib_images(const pact_optimizer *op)
+{
+    size_t n = pact_dataset_count(op->data);
+    return op->o.verify_images && op->o.verify_images < n ? op->o.verify_images : n;
+}
+
+/* Per-channel candidates: every channel's inputs over the calibration images
+ * are measured (range, then bins on its interval) and fitted per candidate. */
+static pact_status fit_channel_candidates(pact_optimizer *op)
+{
+    const pact_model *m = op->model;
+    const int n = m->n_act, per = op->o.n_degrees * op->o.n_floors;
+    size_t images = calib_images(op), total = (size_t)n * (size_t)per, done = 0;
+    int max_degree = 0;
+    for (int d = 0; d < op->o.n_degrees; d++)
+        max_degree = op->o.degrees[d] > max_degree ? op->o.degrees[d] : max_degree;
+    pact_act_ranges r;
+    pact_status st = pact_act_ranges_measure(m, op->data, images, op->o.batch, &r, op->err);
+    if (st != PACT_OK)
+        return st;
+    pact_bins *bins = calloc((size_t)n, sizeof *bins);
+    double *a = NULL, *b = NULL;
+    if (!bins)
+        st = pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory");
+    for (int l = 0; st == PACT_OK && l < n; l++) {
+        int C = r.channels[l];
+        double llo = INFINITY, lhi = -INFINITY;
+        for (int c = 0; c < C; c++)
+            if (r.lo[l][c] <= r.hi[l][c]) {
+                llo = fmin(llo, r.lo[l][c]);
+                lhi = fmax(lhi, r.hi[l][c]);
+            }
+        if (!(llo <= lhi)) {
+            st = pact_fail(op->err, PACT_ENUMERIC, "optimize: layer %d (%s) saw no finite input", l,
+                           m->act_names[l]);
+            break;
+        }
+        free(a);
+        free(b);
+        a = malloc((size_t)C * sizeof *a);
+        b = malloc((size_t)C * sizeof *b);
+        if (!a || !b) {
+            st = pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory");
+            break;
+        }
+        for (int c = 0; c < C; c++)
+            pact_channel_interval(r.lo[l][c], r.hi[l][c], llo, lhi, op->o.margin, &a[c], &b[c]);
+        st = pact_bins_init(&bins[l], C, PACT_REFIT_BINS, a, b, op->err);
+    }
+    if (st == PACT_OK)
+        st = pact_act_bins_measure(m, op->data, images, op->o.batch, bins, op->err);
+    for (int l = 0; st == PACT_OK && l < n; l++) {
+        int C = r.channels[l];
+        op->cands[l] = calloc((size_t)per, sizeof(candidate));
+        if (!op->cands[l]) {
+            st = pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory");
+            break;
+        }
+        for (int d = 0; st == PACT_OK && d < op->o.n_degrees; d++)
+            for (int f = 0; st == PACT_OK && f < op->o.n_floors; f++) {
+                candidate *cd = &op->cands[l][op->n_cands[l]];
+                cd->degree = op->o.degrees[d];
+                cd->floor = op->o.floors[f];
+                cd->impact = NAN;
+                st = pact_group_poly_init(&cd->gp, C, cd->degree, op->err);
+                if (st == PACT_OK)
+                    op->n_cands[l]++;
+            }
+        for (int c = 0; st == PACT_OK && c < C; c++) {
+            pact_moments mo;
+            st = pact_bins_moments(&bins[l], c, m->act_funcs[l], 0, max_degree, &mo, op->err);
+            for (int k = 0; st == PACT_OK && k < op->n_cands[l]; k++) {
+                candidate *cd = &op->cands[l][k];
+                cd->gp.a[c] = bins[l].a[c];
+                cd->gp.b[c] = bins[l].b[c];
+                st = pact_moments_solve(&mo, cd->degree, cd->floor,
+                                        cd->gp.cheb + (size_t)c * ((size_t)cd->degree + 1), op->err);
+            }
+            pact_moments_free(&mo);
+        }
+        for (int k = 0; st == PACT_OK && k < op->n_cands[l]; k++) {
+            candidate *cd = &op->cands[l][k];
+            cd->max_error = pact_group_poly_max_error(&cd->gp, m->act_funcs[l]);
+            stage(op, "fit", ++done, total);
+        }
+    }
+    for (int l = 0; bins && l < n; l++)
+        pact_bins_free(&bins[l]);
+    free(bins);
+    free(a);
+    free(b);
+    pact_act_ranges_free(&r);
+    return st;
+}
+
 static pact_status fit_candidates(pact_optimizer *op)
 {
     const pact_model *m = op->model;
+    if (op->o.per_channel)
+        return fit_channel_candidates(op);
     size_t total = (size_t)m->n_act * (size_t)op->o.n_degrees * (size_t)op->o.n_floors, done = 0;
     for (int l = 0; l < m->n_act; l++) {
         pact_calib_layer cl = *pact_calib_layer_at(op->calib, l);
@@ -288,7 +399,7 @@ pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impac
     if (st == PACT_OK && split && op->state_layer != l)
         st = impact_state(op, l);
     size_t ss = split ? m->state_size(m->ctx, l) : 0, bs = (size_t)op->o.batch;
-    single_ctx sc = {m, l, op->cands[l][c].poly};
+    single_ctx sc = {m, l, &op->cands[l][c]};
     for (size_t i = 0; st == PACT_OK && i < op->imgs; i += bs) {
         int cnt = (int)(op->imgs - i < bs ? op->imgs - i : bs);
         if (split)
@@ -386,6 +497,87 @@ static void choices_of(const pact_optimizer *op, const pact_cost_walk *walk, int
         choices[l] = walk->steps[pact_cost_layout_slot_op(op->layout, l)].choice;
 }
 
+/* Layer l of a plan from per-group polynomials (per channel, or one group:
+ * a plain polynomial layer). */
+static pact_status set_group_layer(const pact_optimizer *op, pact_plan *plan, int l,
+                                   const pact_group_poly *gp, double max_error, double impact,
+                                   pact_error *err)
+{
+    int d = gp->degree;
+    pact_plan_layer pl = {.name = op->model->act_names[l], .func = op->model->act_funcs[l],
+                          .form = PACT_FORM_POLY, .a = gp->a[0], .b = gp->b[0], .n_parts = 1,
+                          .degrees = &d, .max_error = max_error, .impact = impact};
+    const double *cheb0 = gp->cheb;
+    const double **rows = NULL;
+    if (op->o.per_channel) {
+        rows = malloc((size_t)gp->groups * sizeof *rows);
+        if (!rows)
+            return pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
+        for (int g = 0; g < gp->groups; g++)
+            rows[g] = gp->cheb + (size_t)g * ((size_t)d + 1);
+        pl.n_channels = gp->groups;
+        pl.channel_a = gp->a;
+        pl.channel_b = gp->b;
+        pl.channel_cheb = (const double *const *)rows;
+    } else {
+        pl.cheb = &cheb0;
+    }
+    pact_status st = pact_plan_set_layer(plan, l, &pl, err);
+    free(rows);
+    return st;
+}
+
+/* The refit of `choices` (opts.refit) as a plan. */
+static pact_status refit_plan(const pact_optimizer *op, const int *choices, pact_plan *plan,
+                              pact_error *err)
+{
+    const int n = op->n_layers;
+    int *deg = malloc((size_t)n * sizeof *deg);
+    double *fl = malloc((size_t)n * sizeof *fl);
+    pact_group_poly *gp = calloc((size_t)n, sizeof *gp);
+    pact_status st = deg && fl && gp ? PACT_OK : pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
+    for (int l = 0; st == PACT_OK && l < n; l++) {
+        deg[l] = op->cands[l][choices[l]].degree;
+        fl[l] = op->cands[l][choices[l]].floor;
+    }
+    size_t images = op->o.refit_images ? op->o.refit_images : op->o.impact_images;
+    if (images > calib_images(op))
+        images = calib_images(op);
+    /* the refit intervals cover the candidates' (measured on every calibration image) */
+    const pact_group_poly **cover = calloc((size_t)n, sizeof *cover);
+    pact_group_poly *scalar = calloc((size_t)n, sizeof *scalar);
+    if (st == PACT_OK && (!cover || !scalar))
+        st = pact_fail(err, PACT_ENOMEM, "optimize: out of memory");
+    for (int l = 0; st == PACT_OK && l < n; l++) {
+        const candidate *cd = &op->cands[l][choices[l]];
+        if (!cd->poly) {
+            cover[l] = &cd->gp;
+            continue;
+        }
+        st = pact_group_poly_init(&scalar[l], 1, 0, err);
+        if (st == PACT_OK)
+            pact_poly_interval(cd->poly, &scalar[l].a[0], &scalar[l].b[0]);
+        cover[l] = &scalar[l];
+    }
+    if (st == PACT_OK)
+        st = pact_refit(op->model, op->data, images, op->o.batch, deg, fl, op->o.per_channel,
+                        op->o.margin, cover, gp, err);
+    for (int l = 0; scalar && l < n; l++)
+        pact_group_poly_free(&scalar[l]);
+    free(scalar);
+    free(cover);
+    for (int l = 0; st == PACT_OK && l < n; l++)
+        st = set_group_layer(op, plan, l, &gp[l],
+                             pact_group_poly_max_error(&gp[l], op->model->act_funcs[l]),
+                             op->cands[l][choices[l]].impact, err);
+    for (int l = 0; gp && l < n; l++)
+        pact_group_poly_free(&gp[l]);
+    free(gp);
+    free(deg);
+    free(fl);
+    return st;
+}
+
 pact_status pact_optimizer_plan(const pact_optimizer *op, const int *choices, pact_plan **out,
                                 pact_error *err)
 {
@@ -396,8 +588,21 @@ pact_status pact_optimizer_plan(const pact_optimizer *op, const int *choices, pa
                              choices[l], l, op->n_cands[l] - 1);
     pact_plan *plan = NULL;
     pact_status st = pact_plan_create(op->name, op->sha, op->n_layers, &plan, err);
+    if (st == PACT_OK && op->o.refit) {
+        st = refit_plan(op, choices, plan, err);
+        if (st != PACT_OK) {
+            pact_plan_free(plan);
+            return st;
+        }
+        *out = plan;
+        return PACT_OK;
+    }
     for (int l = 0; st == PACT_OK && l < op->n_layers; l++) {
         const candidate *cd = &op->cands[l][choices[l]];
+        if (!cd->poly) {
+            st = set_group_layer(op, plan, l, &cd->gp, cd->max_error, cd->impact, err);
+            continue;
+        }
         double a, b;
         pact_poly_interval(cd->poly, &a, &b);
         int d = cd->degree;
@@ -426,11 +631,17 @@ static pact_status check_inputs(pact_optimizer *op)
         return pact_fail(op->err, PACT_EINVAL, "optimize: margin %g outside 0..10", o->margin);
     if (o->n_degrees < 0 || o->n_degrees > 32 || o->n_floors < 0 || o->n_floors > 8)
         return pact_fail(op->err, PACT_EINVAL, "optimize: 0..32 degrees and 0..8 floors");
-    if (o->n_degrees == 0) {
+    if (o->n_degrees == 0 && o->per_channel) {
+        o->n_degrees = (int)(sizeof channel_degrees / sizeof *channel_degrees);
+        memcpy(o->degrees, channel_degrees, sizeof channel_degrees);
+    } else if (o->n_degrees == 0) {
         o->n_degrees = (int)(sizeof default_degrees / sizeof *default_degrees);
         memcpy(o->degrees, default_degrees, sizeof default_degrees);
     }
-    if (o->n_floors == 0) {
+    if (o->n_floors == 0 && o->per_channel) {
+        o->n_floors = (int)(sizeof channel_floors / sizeof *channel_floors);
+        memcpy(o->floors, channel_floors, sizeof channel_floors);
+    } else if (o->n_floors == 0) {
         o->n_floors = (int)(sizeof default_floors / sizeof *default_floors);
         memcpy(o->floors, default_floors, sizeof default_floors);
     }
@@ -525,8 +736,10 @@ void pact_optimizer_free(pact_optimizer *op)
     pact_cost_walk_free(op->best);
     pact_cost_walk_free(op->pending);
     for (int l = 0; op->cands && l < op->n_layers; l++) {
-        for (int c = 0; op->cands[l] && c < op->n_cands[l]; c++)
+        for (int c = 0; op->cands[l] && c < op->n_cands[l]; c++) {
             pact_poly_free(op->cands[l][c].poly);
+            pact_group_poly_free(&op->cands[l][c].gp);
+        }
         free(op->cands[l]);
     }
     free(op->cands);

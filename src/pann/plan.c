@@ -19,6 +19,10 @@ static void layer_clear(plan_layer *l)
     free(l->name);
     for (int i = 0; i < l->n_parts; i++)
         free(l->cheb[i]);
+    free(l->ch_a);
+    free(l->ch_b);
+    free(l->ch_cheb);
+    free(l->ch_rows);
     memset(l, 0, sizeof *l);
 }
 
@@ -85,6 +89,48 @@ int pact_plan_depth(pact_func func, pact_form form, int n_parts, const int *degr
     return depth;
 }
 
+/* A per-channel layer: its channels' intervals and coefficients. */
+static pact_status validate_channels(int i, const pact_plan_layer *in, pact_error *err)
+{
+    if (in->form != PACT_FORM_POLY || in->n_parts != 1)
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): per-channel polynomials need the poly form",
+                         i, in->name);
+    if (in->n_channels > PACT_PLAN_MAX_CHANNELS)
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): %d channels outside 1..%d", i,
+                         in->name, in->n_channels, PACT_PLAN_MAX_CHANNELS);
+    if (!in->channel_a || !in->channel_b || !in->channel_cheb)
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): %d channels but NULL channel arrays",
+                         i, in->name, in->n_channels);
+    if (!in->degrees)
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): no degree", i, in->name);
+    int d = in->degrees[0];
+    if (d < 1 || d > 1023)
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): degree %d outside 1..1023", i,
+                         in->name, d);
+    for (int c = 0; c < in->n_channels; c++) {
+        double ca = in->channel_a[c], cb = in->channel_b[c];
+        if (!(isfinite(ca) && isfinite(cb) && ca < cb && isfinite(cb - ca)))
+            return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): channel %d interval [%g, %g] needs finite a < b, b - a finite",
+                             i, in->name, c, ca, cb);
+        if (!in->channel_cheb[c])
+            return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): channel %d has no coefficients",
+                             i, in->name, c);
+        for (int j = 0; j <= d; j++)
+            if (!isfinite(in->channel_cheb[c][j]))
+                return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): channel %d coefficient %d is not finite",
+                                 i, in->name, c, j);
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (int c = 0; c < in->n_channels; c++) {
+        lo = fmin(lo, in->channel_a[c]);
+        hi = fmax(hi, in->channel_b[c]);
+    }
+    if (!isfinite(hi - lo))
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): the channel intervals span [%g, %g], wider than a double",
+                         i, in->name, lo, hi);
+    return PACT_OK;
+}
+
 static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
 {
     if (!in->name || !in->name[0])
@@ -92,6 +138,11 @@ static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
     if ((unsigned)in->func >= PACT_FUNC_COUNT)
         return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): unknown function %d", i,
                          in->name, (int)in->func);
+    if (in->n_channels < 0)
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): %d channels", i, in->name,
+                         in->n_channels);
+    if (in->n_channels > 0)
+        return validate_channels(i, in, err);
     if (!(isfinite(in->a) && isfinite(in->b) && in->a < in->b && isfinite(in->b - in->a)))
         return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): interval [%g, %g] needs finite a < b, b - a finite",
                          i, in->name, in->a, in->b);
@@ -131,6 +182,32 @@ static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
     return PACT_OK;
 }
 
+/* Copies a per-channel layer's channels into l (n_parts 1, degree set);
+ * its interval becomes their hull. 0 when out of memory. */
+static int copy_channels(plan_layer *l, const pact_plan_layer *in)
+{
+    size_t nc = (size_t)in->n_channels, m = (size_t)in->degrees[0] + 1;
+    l->ch_a = malloc(nc * sizeof *l->ch_a);
+    l->ch_b = malloc(nc * sizeof *l->ch_b);
+    l->ch_cheb = malloc(nc * m * sizeof *l->ch_cheb);
+    l->ch_rows = malloc(nc * sizeof *l->ch_rows);
+    if (!l->ch_a || !l->ch_b || !l->ch_cheb || !l->ch_rows)
+        return 0;
+    l->n_channels = in->n_channels;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t c = 0; c < nc; c++) {
+        l->ch_a[c] = in->channel_a[c];
+        l->ch_b[c] = in->channel_b[c];
+        lo = fmin(lo, l->ch_a[c]);
+        hi = fmax(hi, l->ch_b[c]);
+        memcpy(l->ch_cheb + c * m, in->channel_cheb[c], m * sizeof *l->ch_cheb);
+        l->ch_rows[c] = l->ch_cheb + c * m;
+    }
+    l->a = l->part_a[0] = lo;
+    l->b = l->part_b[0] = hi;
+    return 1;
+}
+
 pact_status pact_plan_set_layer(pact_plan *p, int i, const pact_plan_layer *in, pact_error *err)
 {
     if (i < 0 || i >= p->n_layers)
@@ -150,7 +227,7 @@ pact_status pact_plan_set_layer(pact_plan *p, int i, const pact_plan_layer *in, 
     l.max_error = in->max_error;
     l.impact = in->impact;
     int ok = l.name != NULL;
-    for (int k = 0; k < in->n_parts; k++) {
+    for (int k = 0; in->n_channels == 0 && k < in->n_parts; k++) {
         l.degrees[k] = in->degrees[k];
         l.part_a[k] = in->form == PACT_FORM_POLY ? in->a : in->part_a[k];
         l.part_b[k] = in->form == PACT_FORM_POLY ? in->b : in->part_b[k];
@@ -162,6 +239,10 @@ pact_status pact_plan_set_layer(pact_plan *p, int i, const pact_plan_layer *in, 
         }
         memcpy(l.cheb[k], in->cheb[k], (size_t)(in->degrees[k] + 1) * sizeof(double));
     }
+    if (in->n_channels > 0)
+        l.degrees[0] = in->degrees[0];
+    if (ok && in->n_channels > 0 && !copy_channels(&l, in))
+        ok = 0;
     if (!ok) {
         layer_clear(&l);
         return pact_fail(err, PACT_ENOMEM, "plan layer %d: out of memory", i);
@@ -189,10 +270,14 @@ pact_status pact_plan_layer_get(const pact_plan *p, int i, pact_plan_layer *out,
     out->degrees = l->degrees;
     out->part_a = l->part_a;
     out->part_b = l->part_b;
-    out->cheb = (const double *const *)l->cheb;
+    out->cheb = l->n_channels > 0 ? NULL : (const double *const *)l->cheb;
     out->depth = l->depth;
     out->max_error = l->max_error;
     out->impact = l->impact;
+    out->n_channels = l->n_channels;
+    out->channel_a = l->ch_a;
+    out->channel_b = l->ch_b;
+    out->channel_cheb = (const double *const *)l->ch_rows;
     return PACT_OK;
 }
 
@@ -213,6 +298,8 @@ double pact_plan_layer_eval(const pact_plan *p, int i, double x)
     if (i < 0 || i >= p->n_layers || !p->layers[i].set)
         return NAN;
     const plan_layer *l = &p->layers[i];
+    if (l->n_channels > 0)
+        return NAN;
     if (l->form == PACT_FORM_POLY)
         return clenshaw(l->cheb[0], l->degrees[0], (2.0 * x - l->a - l->b) / (l->b - l->a));
     double u = x / l->bound, s = u;
@@ -225,6 +312,19 @@ double pact_plan_layer_eval(const pact_plan *p, int i, double x)
     case PACT_ABS: return l->bound * u * s;
     default: return s;
     }
+}
+
+double pact_plan_layer_eval_channel(const pact_plan *p, int i, int channel, double x)
+{
+    if (i < 0 || i >= p->n_layers || !p->layers[i].set || channel < 0)
+        return NAN;
+    const plan_layer *l = &p->layers[i];
+    if (l->n_channels == 0)
+        return pact_plan_layer_eval(p, i, x);
+    if (channel >= l->n_channels)
+        return NAN;
+    double a = l->ch_a[channel], b = l->ch_b[channel];
+    return clenshaw(l->ch_rows[channel], l->degrees[0], (2.0 * x - a - b) / (b - a));
 }
 
 /* --- summary numbers and notes ---------------------------------------- */

@@ -18,6 +18,10 @@ typedef struct {
     double *cheb[PACT_PLAN_MAX_PARTS];
     int depth;
     double max_error, impact;
+    int n_channels;         /* 0, or per-channel polynomials (POLY only) */
+    double *ch_a, *ch_b;    /* n_channels intervals */
+    double *ch_cheb;        /* n_channels x (degrees[0] + 1), channel after channel */
+    const double **ch_rows; /* n_channels pointers into ch_cheb (for views) */
 } plan_layer;
 
 typedef struct { char *key; double value; } plan_summary;
