@@ -48,6 +48,20 @@ int main(void)
         n += 2;
     }
 
+    /* per-channel candidates, the closed loop verifying refitted plans: every
+     * rank refits the proposed plan itself, the same bits */
+    const char *pc = "--images 64 --impact-images 16 --batch 16 --degrees 3,5 --floors 0.03 "
+                     "--max-drop 100 --threads 1 --per-channel --refit";
+    rc = so_run("POLYACT_NO_MPI=1 '%s' optimize --model '%s' --data '%s' %s --calib calib.json "
+                "-o pc_serial.json", cli, so_model, so_train, pc);
+    CHECK(rc == 0, "serial per-channel optimize: exit %d: %s", rc, so_err);
+    rc = so_run("%s optimize --model '%s' --data '%s' %s --calib calib.json -o pc2.json",
+                mpi_prefix(2), so_model, so_train, pc);
+    CHECK(rc == 0, "2 processes, per-channel: exit %d: %s", rc, so_err);
+    CHECK(so_same_file("pc2.json", "pc_serial.json"),
+          "2 processes, per-channel with refit: plan differs from one process's");
+    n += 3;
+
     /* shards (no MPI) merged, then the closed loop on 2 processes */
     for (int i = 0; i < 3; i++) {
         rc = so_run("'%s' optimize --model '%s' --data '%s' %s --calib calib.json --shard %d/3 "

@@ -126,6 +126,30 @@ static void check_optimize(void)
     expect_fail(rc, 2, "optimize --shard without --calib", "--calib");
     CHECK(!so_exists("p.json"), "a failed optimize left plan.json");
     n++;
+
+    /* per-channel candidates with the refit in the closed loop: the same */
+    const char *pc = "--images 48 --impact-images 16 --batch 16 --degrees 3,5 --floors 0.03 "
+                     "--threads 1 --max-drop 100 --calib serial.json --per-channel --refit";
+    rc = so_run("'%s' optimize --model '%s' --data '%s' %s -o pc_serial.json", CLI, so_model,
+                so_train, pc);
+    CHECK(rc == 0, "serial per-channel optimize: exit %d: %s", rc, so_err);
+    for (int i = 0; i < 2; i++) {
+        rc = so_run("'%s' optimize --model '%s' --data '%s' %s --shard %d/2 -o pcimp.%d.json", CLI,
+                    so_model, so_train, pc, i, i);
+        CHECK(rc == 0, "per-channel impact shard %d: exit %d: %s", i, rc, so_err);
+    }
+    rc = so_run("'%s' merge -o pcimpacts.json pcimp.1.json pcimp.0.json", CLI);
+    CHECK(rc == 0, "merge per-channel impacts: exit %d: %s", rc, so_err);
+    rc = so_run("'%s' optimize --model '%s' --data '%s' %s --impacts pcimpacts.json -o pc_sharded.json",
+                CLI, so_model, so_train, pc);
+    CHECK(rc == 0, "per-channel optimize --impacts: exit %d: %s", rc, so_err);
+    CHECK(so_same_file("pc_sharded.json", "pc_serial.json"),
+          "per-channel plan.json from merged impact shards differs from the serial one");
+    n += 6;
+    rc = so_run("'%s' optimize --model '%s' --data '%s' --images 48 --impact-images 16 --batch 16 "
+                "--degrees 3,5 --floors 0.03 --threads 1 --calib serial.json --impacts pcimpacts.json "
+                "-o p.json", CLI, so_model, so_train);
+    expect_fail(rc, 1, "a per-channel impact table without --per-channel", "another job");
 }
 
 int main(void)
