@@ -1596,7 +1596,7 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  *
  * Per-channel candidates (opts->per_channel): each candidate is one
  * polynomial per channel, fitted on that channel's range of inputs (over the
- * calibration images, widened by the margin; at least 2% of the layer's
+ * calibration images, widened by channel_margin; at least 2% of the layer's
  * width) by the same least squares, floors below 1e-4 raised to 1e-4. Under
  * CKKS with channels in slots they cost what one polynomial of that degree
  * costs (plaintext-vector coefficients), so the cost model is unchanged.
@@ -1607,7 +1607,8 @@ pact_status pact_optimize_dp(const pact_cost_layout *layout, const pact_cost_pro
  * layer receives in the PANN whose earlier layers are already refitted, gives
  * the exact network's activation outputs on the same refit_images calibration
  * images (pairs from the same images; the interval is the range of those PANN
- * inputs, widened by the margin). This compensates the error accumulated
+ * inputs, widened by the margin or channel_margin, and at least the
+ * candidate's interval). This compensates the error accumulated
  * before the layer. The plan returned is the refit of the chosen choices.
  *
  * The plan's summary holds latency_s, bootstraps, baseline_latency_s,
@@ -1647,6 +1648,10 @@ typedef struct {
                                  layer after layer on the PANN's own inputs (pact_optimize's
                                  "error-aware fitting", see above) */
     size_t refit_images;      /* calibration images the refit uses (0: impact_images) */
+    double channel_margin;    /* per channel: interval widening on each side, fraction of
+                                 the channel's width (0: 0.25; wide, because a channel's
+                                 narrow range is left more often than a layer's, and a
+                                 polynomial explodes beyond its interval) */
 } pact_optimize_opts;
 
 void pact_optimize_opts_default(pact_optimize_opts *opts);

@@ -2,7 +2,8 @@
  * network (no split forward): the plan keeps the layers' functions, its
  * recorded calibration accuracy is what an independent evaluation of the plan
  * measures, it respects --max-drop, its cost is what the cost model says, and
- * a looser budget is never slower. */
+ * a looser budget is never slower; the same with per-channel candidates and
+ * the refit (and the same inputs give the same file). */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -159,6 +160,73 @@ int main(void)
         pact_plan_get_summary(loose, "latency_s", &lat2, &err);
     CHECK(loose && lat2 <= lat + 1e-9, "max-drop 50: %.3f s, max-drop 2: %.3f s", lat2, lat);
     n += 2;
+    /* per-channel candidates, the closed loop verifying refitted plans: one
+     * polynomial per channel in every layer, the recorded accuracy is what an
+     * independent evaluation measures, and the same inputs give the same file */
+    pact_optimize_opts oc = o;
+    oc.per_channel = 1;
+    oc.refit = 1;
+    oc.refit_images = 128;
+    oc.n_degrees = 2;
+    oc.degrees[0] = 3;
+    oc.degrees[1] = 7;
+    oc.n_floors = 1;
+    oc.floors[0] = 0.03;
+    oc.max_drop = 5.0;
+    pact_plan *pc[2] = {NULL, NULL};
+    char pc_path[2][640];
+    for (int k = 0; k < 2; k++) {
+        st = pact_optimize(&m, ds, cal, lay, prof, &oc, "mlp", "", &pc[k], &err);
+        CHECK(st == PACT_OK && pc[k], "per-channel optimize: %s %s", pact_status_str(st), err.message);
+        snprintf(pc_path[k], sizeof pc_path[k], "%s/pc%d.json", dir, k);
+        if (pc[k])
+            CHECK_OK(pact_plan_save(pc[k], pc_path[k], &err), &err);
+        n += 2;
+    }
+    if (pc[0] && pc[1]) {
+        FILE *f0 = fopen(pc_path[0], "rb"), *f1 = fopen(pc_path[1], "rb");
+        int same = f0 && f1;
+        for (int c0 = 0, c1 = 0; same && (c0 != EOF || c1 != EOF);) {
+            c0 = fgetc(f0);
+            c1 = fgetc(f1);
+            same = c0 == c1;
+        }
+        if (f0)
+            fclose(f0);
+        if (f1)
+            fclose(f1);
+        CHECK(same, "two per-channel runs wrote different plans");
+        for (int i = 0; i < 2; i++) {
+            pact_plan_layer l;
+            CHECK_OK(pact_plan_layer_get(pc[0], i, &l, &err), &err);
+            CHECK(l.n_channels == H && l.func == PACT_GELU && (l.degrees[0] == 3 || l.degrees[0] == 7),
+                  "per-channel layer %d: %d channels (want %d), %s, degree %d", i, l.n_channels, H,
+                  pact_func_name(l.func), l.degrees[0]);
+            n += 2;
+        }
+        double pacc = 0, plat = 0;
+        pact_plan_get_summary(pc[0], "calib_accuracy", &pacc, &err);
+        pact_plan_get_summary(pc[0], "latency_s", &plat, &err);
+        pact_pann_report r;
+        pact_pann_eval_opts eo;
+        pact_pann_eval_opts_default(&eo);
+        CHECK_OK(pact_pann_evaluate(&m, ds, pc[0], &eo, &r, &err), &err);
+        CHECK(fabs(100.0 * (double)r.correct / (double)r.images - pacc) < 1e-9,
+              "per-channel: recorded calibration accuracy %.4f, re-evaluated %.4f", pacc,
+              100.0 * (double)r.correct / (double)r.images);
+        pact_pann_report_free(&r);
+        pact_cost_walk *w = NULL;
+        CHECK_OK(pact_plan_cost(pc[0], lay, prof, &w, &err), &err);
+        CHECK(w && fabs(w->total_ms / 1000.0 - plat) < 1e-9, "per-channel: latency %.6f, cost model %.6f",
+              plat, w ? w->total_ms / 1000.0 : -1.0);
+        pact_cost_walk_free(w);
+        n += 5;
+        unlink(pc_path[0]);
+        unlink(pc_path[1]);
+    }
+    pact_plan_free(pc[0]);
+    pact_plan_free(pc[1]);
+
     pact_optimize_opts bad = o;
     bad.max_drop = -1;
     pact_plan *none = NULL;

@@ -34,6 +34,8 @@ static const char usage[] =
     "  --impact-images N  images for measuring each candidate's impact (default 256)\n"
     "  --per-channel      one polynomial per channel of each layer (same HE cost as one\n"
     "                     per layer with channels in slots; plan version 2)\n"
+    "  --channel-margin M per channel: interval widening, fraction of the channel's\n"
+    "                     width (default 0.25)\n"
     "  --refit            error-aware fitting: refit each verified plan layer after\n"
     "                     layer on the PANN's own inputs, against the exact outputs\n"
     "  --refit-images N   calibration images the refit uses (default: --impact-images)\n"
@@ -77,8 +79,10 @@ static cJSON *impact_job(const pact_net *net, const pact_dataset *ds, const cli_
     cJSON_AddNumberToObject(job, "batch", oo->batch);
     cJSON_AddNumberToObject(job, "impact_images", (double)oo->impact_images);
     cJSON_AddNumberToObject(job, "margin", oo->margin);
-    if (oo->per_channel) /* absent for one polynomial per layer: older tables stay valid */
+    if (oo->per_channel) { /* absent for one polynomial per layer: older tables stay valid */
         cJSON_AddNumberToObject(job, "per_channel", 1);
+        cJSON_AddNumberToObject(job, "channel_margin", oo->channel_margin ? oo->channel_margin : 0.25);
+    }
     cJSON *d = cJSON_AddArrayToObject(job, "degrees"), *fl = cJSON_AddArrayToObject(job, "floors");
     for (int i = 0; d && i < oo->n_degrees; i++)
         cJSON_AddItemToArray(d, cJSON_CreateNumber(oo->degrees[i]));
@@ -146,7 +150,8 @@ int cmd_optimize(int argc, char **argv)
     const char *calib_s = NULL, *drop_s = NULL, *agree_s = NULL, *deg_s = NULL, *floor_s = NULL,
                *margin_s = NULL,
                *cost_s = NULL, *impact_s = NULL, *output = NULL, *shard_s = NULL,
-               *impacts_s = NULL, *refit_img_s = NULL;
+               *impacts_s = NULL, *refit_img_s = NULL,
+               *chmargin_s = NULL;
     int per_channel = 0, refit = 0;
     const cli_option opts[] = {
         CLI_NET_OPTIONS(f),                 {"calib", &calib_s, NULL},
@@ -157,6 +162,7 @@ int cmd_optimize(int argc, char **argv)
         {"output", &output, NULL},          {"shard", &shard_s, NULL},
         {"impacts", &impacts_s, NULL},      {"per-channel", NULL, &per_channel},
         {"refit", NULL, &refit},            {"refit-images", &refit_img_s, NULL},
+        {"channel-margin", &chmargin_s, NULL},
         {NULL, NULL, NULL},
     };
     int rc = cli_parse("optimize", argc, argv, opts, NULL, 0, usage);
@@ -197,6 +203,11 @@ int cmd_optimize(int argc, char **argv)
     }
     if (floor_s && (rc = parse_list("floors", floor_s, oo.floors, 8, &oo.n_floors)) != CLI_OK)
         return rc;
+    if (chmargin_s &&
+        ((rc = cli_double("optimize", "channel-margin", chmargin_s, &oo.channel_margin)) != CLI_OK ||
+         !(oo.channel_margin > 0) || oo.channel_margin > 10))
+        return rc ? rc : cli_error("optimize", CLI_USAGE, "--channel-margin: %s outside (0, 10]",
+                                   chmargin_s);
     oo.per_channel = per_channel;
     oo.refit = refit;
     if (refit_img_s) {

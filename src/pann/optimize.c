@@ -231,7 +231,7 @@ static pact_status fit_channel_candidates(pact_optimizer *op)
             break;
         }
         for (int c = 0; c < C; c++)
-            pact_channel_interval(r.lo[l][c], r.hi[l][c], llo, lhi, op->o.margin, &a[c], &b[c]);
+            pact_channel_interval(r.lo[l][c], r.hi[l][c], llo, lhi, op->o.channel_margin, &a[c], &b[c]);
         st = pact_bins_init(&bins[l], C, PACT_REFIT_BINS, a, b, op->err);
     }
     if (st == PACT_OK)
@@ -561,7 +561,7 @@ static pact_status refit_plan(const pact_optimizer *op, const int *choices, pact
     }
     if (st == PACT_OK)
         st = pact_refit(op->model, op->data, images, op->o.batch, deg, fl, op->o.per_channel,
-                        op->o.margin, cover, gp, err);
+                        op->o.per_channel ? op->o.channel_margin : op->o.margin, cover, gp, err);
     for (int l = 0; scalar && l < n; l++)
         pact_group_poly_free(&scalar[l]);
     free(scalar);
@@ -652,6 +652,11 @@ static pact_status check_inputs(pact_optimizer *op)
     for (int i = 0; i < o->n_floors; i++)
         if (!(o->floors[i] >= 0.0 && o->floors[i] <= 1.0))
             return pact_fail(op->err, PACT_EINVAL, "optimize: floor %g outside 0..1", o->floors[i]);
+    if (o->channel_margin == 0.0)
+        o->channel_margin = 0.25;
+    if (!(o->channel_margin > 0.0 && o->channel_margin <= 10.0))
+        return pact_fail(op->err, PACT_EINVAL, "optimize: channel margin %g outside 0..10",
+                         o->channel_margin);
     if (o->impact_images == 0)
         o->impact_images = 256;
     if (o->batch == 0)
@@ -716,6 +721,15 @@ static pact_status summarise(pact_optimizer *op, pact_plan *plan, const pact_cos
         st = pact_plan_set_note(plan, "cost_profile", pact_cost_profile_name(op->profile), op->err);
     if (st == PACT_OK)
         st = pact_plan_set_note(plan, "baseline", base, op->err);
+    /* how the polynomials were made, when not the plain per-layer fits */
+    if (st == PACT_OK && op->o.per_channel)
+        st = pact_plan_set_note(plan, "candidates", "per-channel least squares", op->err);
+    if (st == PACT_OK && op->o.refit) {
+        size_t images = op->o.refit_images ? op->o.refit_images : op->o.impact_images;
+        if (images > calib_images(op))
+            images = calib_images(op);
+        st = pact_plan_set_summary(plan, "refit_images", (double)images, op->err);
+    }
     return st;
 }
 
