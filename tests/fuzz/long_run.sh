@@ -4,7 +4,8 @@
 # from the committed corpus and regressions on first use), with the same
 # limits as tools/fuzz.sh. Appends "target executions exit-status date
 # seconds" to $FUZZ_WORK/runs.tsv; the log is $FUZZ_WORK/<target>.<date>.log
-# and any finding goes to $FUZZ_WORK/art/. Build first with tools/fuzz.sh 0.
+# and any finding goes to $FUZZ_WORK/art/. Build first with tools/fuzz.sh 1
+# (0 would mean "no time limit" to libFuzzer).
 # Usage: tests/fuzz/long_run.sh TARGET SECONDS [extra libFuzzer flags]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
