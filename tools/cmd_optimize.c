@@ -195,7 +195,7 @@ int cmd_optimize(int argc, char **argv)
         if ((rc = parse_list("degrees", deg_s, d, 32, &oo.n_degrees)) != CLI_OK)
             return rc;
         for (int i = 0; i < oo.n_degrees; i++) {
-            if (d[i] != (int)d[i] || d[i] < 1 || d[i] > PACT_FIT_MAX_DEGREE)
+            if (!(d[i] >= 1 && d[i] <= PACT_FIT_MAX_DEGREE) || d[i] != (int)d[i])
                 return cli_error("optimize", CLI_USAGE, "--degrees: %g is not a degree in 1..%d", d[i],
                                  PACT_FIT_MAX_DEGREE);
             oo.degrees[i] = (int)d[i];

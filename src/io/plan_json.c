@@ -394,7 +394,7 @@ pact_status pact_plan_parse(const char *text, size_t size, const char *name, pac
         st = bad(&r, "field 'layers' must be a non-empty array");
     }
     pact_plan *p = NULL;
-    r.version = (int)version;
+    r.version = st == PACT_OK ? (int)version : 0; /* a refused version may be NaN */
     if (st == PACT_OK)
         st = pact_plan_create(field(model, "name")->valuestring, field(model, "sha256")->valuestring,
                               cJSON_GetArraySize(layers), &p, err);

@@ -398,7 +398,7 @@ static pact_status fold_gather(const fold_ctx *fc, const pact_ox_tensor *x,
 static int slice_axis(int64_t start, int64_t end, int64_t step, int64_t len, int64_t *first,
                       int64_t *count)
 {
-    if (step == 0)
+    if (step == 0 || step == INT64_MIN) /* INT64_MIN: -step would overflow */
         return 0;
     if (start < 0)
         start += len;
@@ -407,11 +407,11 @@ static int slice_axis(int64_t start, int64_t end, int64_t step, int64_t len, int
     if (step > 0) {
         start = start < 0 ? 0 : start > len ? len : start;
         end = end < 0 ? 0 : end > len ? len : end;
-        *count = end > start ? (end - start + step - 1) / step : 0;
+        *count = end > start ? (end - start - 1) / step + 1 : 0; /* no overflow for a huge step */
     } else {
         start = start < 0 ? -1 : start > len - 1 ? len - 1 : start;
         end = end < -1 ? -1 : end > len - 1 ? len - 1 : end;
-        *count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+        *count = start > end ? (start - end - 1) / -step + 1 : 0;
     }
     *first = start;
     return 1;

@@ -8,9 +8,11 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 static const pact_status refusals[] = {PACT_EFORMAT, PACT_ENOMEM, PACT_OK};
-static const pact_status export_refusals[] = {PACT_ENUMERIC, PACT_ENOMEM, PACT_OK};
+static const pact_status export_refusals[] = {PACT_ENUMERIC, PACT_ENOMEM, PACT_EUNSUPPORTED,
+                                              PACT_OK};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,11 +43,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(st == PACT_OK, "PANN of an accepted plan: %s %s", pact_status_str(st),
                     err.message);
         for (int i = 0; i < n; i++) {
-            float x[6] = {-1.0f, 0.0f, 0.25f, 3.0f, 1e30f, -INFINITY};
-            FUZZ_ASSERT(pact_pann_apply(pann, i, x, 6, &err) == PACT_OK, "apply layer %d", i);
+            /* six values per channel of a per-channel layer (its input is one
+             * image's channels, one after the other), six in all otherwise */
+            static const float v[6] = {-1.0f, 0.0f, 0.25f, 3.0f, 1e30f, -INFINITY};
+            pact_plan_layer l;
+            FUZZ_ASSERT(pact_plan_layer_get(plan, i, &l, &err) == PACT_OK, "layer %d unset", i);
+            size_t m = 6 * (size_t)(l.n_channels > 0 ? l.n_channels : 1);
+            float *x = malloc(m * sizeof *x);
+            if (!x)
+                break;
+            for (size_t j = 0; j < m; j++)
+                x[j] = v[j % 6];
+            FUZZ_ASSERT(pact_pann_apply(pann, i, x, m, &err) == PACT_OK, "apply layer %d: %s", i,
+                        err.message);
+            free(x);
             const pact_layer_stats *s = pact_pann_layer_stats(pann, i);
-            FUZZ_ASSERT(s && s->inputs == 6, "layer %d counted %llu inputs", i,
-                        s ? (unsigned long long)s->inputs : 0ull);
+            FUZZ_ASSERT(s && s->inputs == m, "layer %d counted %llu inputs of %zu", i,
+                        s ? (unsigned long long)s->inputs : 0ull, m);
         }
         pact_pann_free(pann);
     }
