@@ -2,6 +2,7 @@
 # The main job, end to end: installs missing Debian packages, builds, then
 # for the pretrained ResNet-20 calibrates on training images, finds the
 # cheapest per-layer polynomial plan under the default HE cost profile
+# (one polynomial per channel, refitted on the PANN's own inputs)
 # (ending in its per-layer table), and checks it on the test images.
 # Outputs in out/ (calib.json, plan.json). POLYACT_DATA points at the data
 # (default: data/ when filled by tools/fetch-data.sh, else ../shared).
@@ -23,8 +24,8 @@ mkdir -p out
 threads=$(nproc)
 echo "== calibrate on training images" >&2
 ./build/polyact calibrate --model "$model" --data "$train" --threads "$threads" -o out/calib.json >/dev/null
-echo "== optimize (HE cost profile: built-in mpcnn-log)" >&2
+echo "== optimize (HE cost profile: built-in mpcnn-log; per-channel polynomials, error-aware refit)" >&2
 ./build/polyact optimize --model "$model" --data "$train" --calib out/calib.json \
-    --threads "$threads" -o out/plan.json
+    --per-channel --refit --threads "$threads" -o out/plan.json
 echo "== the plan on the test images" >&2
 ./build/polyact eval --model "$model" --data "$test" --plan out/plan.json --threads "$threads"
