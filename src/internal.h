@@ -22,4 +22,20 @@ void pact_error_clear(pact_error *err);
  * length of d); 0 for d <= 0. */
 int pact_poly_depth(int degree);
 
+/* sum_{j=0..d} c[j] T_j(y) by Clenshaw's recurrence, in the one operation order
+ * every plan evaluator (layer, channel, PANN) shares, so they agree bit for bit. */
+static inline double pact_clenshaw(const double *c, int d, double y)
+{
+    double b1 = 0.0, b2 = 0.0;
+    for (int j = d; j >= 1; j--) {
+        double t = 2.0 * y * b1 - b2 + c[j];
+        b2 = b1;
+        b1 = t;
+    }
+    return y * b1 - b2 + c[0];
+}
+
+/* x[0..n) <- f(x) exactly (in double, rounded to float; ReLU by comparison). */
+void pact_func_apply_f32(pact_func f, float *x, size_t n);
+
 #endif

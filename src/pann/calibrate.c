@@ -190,18 +190,6 @@ size_t pact_calib_chunk_count(const pact_dataset *ds, const pact_calib_opts *opt
 
 /* ---- the two passes ---- */
 
-/* The exact activation applied after observing (the forward goes on with it). */
-static void apply_act(pact_func f, float *x, size_t n)
-{
-    if (f == PACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)pact_func_eval(f, (double)x[i]);
-    }
-}
-
 typedef struct {
     const pact_model *model;
     size_t chunk;
@@ -289,7 +277,7 @@ static pact_status stats_hook(void *ctx, int layer, float *x, int batch, int cha
             return non_finite(h, layer, err);
         merge(h->stats + (size_t)layer * PACT_CALIB_STATS, part);
     }
-    apply_act(h->model->act_funcs[layer], x, n);
+    pact_func_apply_f32(h->model->act_funcs[layer], x, n);
     return PACT_OK;
 }
 
@@ -314,7 +302,7 @@ static pact_status hist_hook(void *ctx, int layer, float *x, int batch, int chan
         int b = p <= 0.0 ? 0 : p >= (double)last ? last : (int)p;
         counts[b]++;
     }
-    apply_act(h->model->act_funcs[layer], x, n);
+    pact_func_apply_f32(h->model->act_funcs[layer], x, n);
     return PACT_OK;
 }
 

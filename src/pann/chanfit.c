@@ -254,17 +254,6 @@ void pact_group_poly_free(pact_group_poly *gp)
     memset(gp, 0, sizeof *gp);
 }
 
-static double clenshaw(const double *c, int d, double y)
-{
-    double b1 = 0.0, b2 = 0.0;
-    for (int j = d; j >= 1; j--) {
-        double t = 2.0 * y * b1 - b2 + c[j];
-        b2 = b1;
-        b1 = t;
-    }
-    return y * b1 - b2 + c[0];
-}
-
 void pact_group_poly_apply(const pact_group_poly *gp, float *x, size_t images, int channels,
                            size_t spatial)
 {
@@ -276,7 +265,7 @@ void pact_group_poly_apply(const pact_group_poly *gp, float *x, size_t images, i
             const double *cf = gp->cheb + (size_t)g * ((size_t)gp->degree + 1);
             float *v = x + (im * (size_t)channels + (size_t)c) * spatial;
             for (size_t s = 0; s < spatial; s++) {
-                double y = clenshaw(cf, gp->degree, (2.0 * v[s] - a - b) / (b - a));
+                double y = pact_clenshaw(cf, gp->degree, (2.0 * v[s] - a - b) / (b - a));
                 v[s] = fabs(y) <= FLT_MAX ? (float)y : (float)copysign(INFINITY, y);
             }
         }

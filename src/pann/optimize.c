@@ -38,24 +38,13 @@ typedef struct {
     const candidate *cand;    /* its polynomial(s) (exact double evaluation) */
 } single_ctx;
 
-static void apply_exact(pact_func f, float *x, size_t n)
-{
-    if (f == PACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)pact_func_eval(f, x[i]);
-}
-
 static pact_status single_hook(void *vctx, int layer, float *x, int batch, int channels,
                                int spatial, pact_error *err)
 {
     single_ctx *cx = vctx;
     size_t n = (size_t)batch * (size_t)channels * (size_t)spatial;
     if (layer != cx->layer) {
-        apply_exact(cx->model->act_funcs[layer], x, n);
+        pact_func_apply_f32(cx->model->act_funcs[layer], x, n);
         return PACT_OK;
     }
     if (!cx->cand->poly) {

@@ -281,18 +281,6 @@ pact_status pact_plan_layer_get(const pact_plan *p, int i, pact_plan_layer *out,
     return PACT_OK;
 }
 
-/* Clenshaw recurrence for sum c_j T_j(y). */
-static double clenshaw(const double *c, int d, double y)
-{
-    double b1 = 0.0, b2 = 0.0;
-    for (int j = d; j >= 1; j--) {
-        double t = 2.0 * y * b1 - b2 + c[j];
-        b2 = b1;
-        b1 = t;
-    }
-    return y * b1 - b2 + c[0];
-}
-
 double pact_plan_layer_eval(const pact_plan *p, int i, double x)
 {
     if (i < 0 || i >= p->n_layers || !p->layers[i].set)
@@ -301,11 +289,11 @@ double pact_plan_layer_eval(const pact_plan *p, int i, double x)
     if (l->n_channels > 0)
         return NAN;
     if (l->form == PACT_FORM_POLY)
-        return clenshaw(l->cheb[0], l->degrees[0], (2.0 * x - l->a - l->b) / (l->b - l->a));
+        return pact_clenshaw(l->cheb[0], l->degrees[0], (2.0 * x - l->a - l->b) / (l->b - l->a));
     double u = x / l->bound, s = u;
     for (int k = 0; k < l->n_parts; k++) {
         double a = l->part_a[k], b = l->part_b[k];
-        s = clenshaw(l->cheb[k], l->degrees[k], (2.0 * s - a - b) / (b - a));
+        s = pact_clenshaw(l->cheb[k], l->degrees[k], (2.0 * s - a - b) / (b - a));
     }
     switch (l->func) {
     case PACT_RELU: return l->bound * u * (1.0 + s) * 0.5;
@@ -324,7 +312,7 @@ double pact_plan_layer_eval_channel(const pact_plan *p, int i, int channel, doub
     if (channel >= l->n_channels)
         return NAN;
     double a = l->ch_a[channel], b = l->ch_b[channel];
-    return clenshaw(l->ch_rows[channel], l->degrees[0], (2.0 * x - a - b) / (b - a));
+    return pact_clenshaw(l->ch_rows[channel], l->degrees[0], (2.0 * x - a - b) / (b - a));
 }
 
 /* --- summary numbers and notes ---------------------------------------- */

@@ -8,17 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void exact(pact_func f, float *x, size_t n)
-{
-    if (f == PACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)pact_func_eval(f, x[i]);
-}
-
 /* Runs images [i0, i0 + cnt) of data through the model with hook: the whole
  * network, or (stop >= 0 and the model can split) only up to activation
  * layer stop + 1. in/out: scratch buffers grown here. */
@@ -122,7 +111,7 @@ static pact_status ranges_hook(void *vctx, int layer, float *x, int batch, int c
                 hi[c] = fmax(hi[c], v[s]);
             }
         }
-    exact(cx->model->act_funcs[layer], x, (size_t)batch * (size_t)channels * (size_t)spatial);
+    pact_func_apply_f32(cx->model->act_funcs[layer], x, (size_t)batch * (size_t)channels * (size_t)spatial);
     return PACT_OK;
 }
 
@@ -133,7 +122,7 @@ static pact_status bins_hook(void *vctx, int layer, float *x, int batch, int cha
     exact_ctx *cx = vctx;
     pact_bins_add(&cx->bins[layer], x, NULL, (size_t)(batch > 0 ? batch : 0), channels,
                   (size_t)(spatial > 0 ? spatial : 0));
-    exact(cx->model->act_funcs[layer], x, (size_t)batch * (size_t)channels * (size_t)spatial);
+    pact_func_apply_f32(cx->model->act_funcs[layer], x, (size_t)batch * (size_t)channels * (size_t)spatial);
     return PACT_OK;
 }
 
@@ -231,7 +220,7 @@ static pact_status refit_hook(void *vctx, int layer, float *x, int batch, int ch
         memcpy(cx->cap + cx->cap_n, x, n * sizeof *x);
         cx->cap_n += n;
     }
-    exact(cx->model->act_funcs[layer], x, n);
+    pact_func_apply_f32(cx->model->act_funcs[layer], x, n);
     return PACT_OK;
 }
 
@@ -297,7 +286,7 @@ static pact_status fit_layer(pact_func f, const float *xp, float *xe, size_t ima
     if (st == PACT_OK)
         st = pact_bins_init(&bins, groups, PACT_REFIT_BINS, a, b, err);
     if (st == PACT_OK) {
-        exact(f, xe, n);
+        pact_func_apply_f32(f, xe, n);
         pact_bins_add(&bins, xp, xe, images, channels, (size_t)spatial);
         st = pact_group_poly_init(gp, groups, degree, err);
     }
