@@ -6,15 +6,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include <cblas.h>
-
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 enum { IMAGES = 256 };
 
-/* CPU time of the process (engine and BLAS single-threaded): steadier than
+/* CPU time of the process (the engine single-threaded): steadier than
  * wall time on a machine shared with other jobs. */
 static double now(void)
 {
@@ -54,7 +52,6 @@ int main(void)
     if ((s = pact_test_data("data/cifar-10-batches-bin/test_batch_first1017.bin")))
         snprintf(test, sizeof test, "%s", s);
     CHECK(model[0] && test[0], "model or images missing");
-    openblas_set_num_threads(1);
     pact_error err;
     pact_net *net = NULL;
     pact_dataset *ds = NULL;

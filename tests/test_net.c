@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,6 @@ int main(void)
 {
     int n = 0;
     pact_error err;
-    openblas_set_num_threads(1);
     const char *p = pact_test_data("models/resnet20.safetensors");
     char *model = p ? strdup(p) : NULL;
     p = pact_test_data("data/cifar-10-batches-bin/test_batch_first1017.bin");

@@ -8,7 +8,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,6 @@ int main(void)
 {
     int n = 0;
     pact_error err;
-    openblas_set_num_threads(1);
     const char *src = getenv("POLYACT_SOURCE");
     pact_cost_profile *profs[2] = {NULL, NULL};
     CHECK_OK(pact_cost_profile_default(&profs[0], &err), &err);

@@ -21,7 +21,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -339,7 +338,6 @@ static int check_cli(void)
 int main(int argc, char **argv)
 {
     int n = 0;
-    openblas_set_num_threads(1);
     static char data[4096];
     const char *d = pact_test_data("data/cifar-10-batches-bin/test_batch_first1017.bin");
     snprintf(data, sizeof data, "%s", d ? d : "");

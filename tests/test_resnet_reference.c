@@ -8,7 +8,6 @@
  * Args: [images (256; 32 under ASan)]. */
 #include "nn_ref.h"
 
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <unistd.h>
@@ -207,7 +206,6 @@ int main(int argc, char **argv)
     if (!d)
         return pact_test_done("test_resnet_reference", 1);
     char *data = strdup(d);
-    openblas_set_num_threads(1); /* the engine's two threads call sgemm */
     int n = 0;
     const char *names[] = {"resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
                            "resnet8"};

@@ -3,7 +3,6 @@
 #include "cli_nn.h"
 #include "cli_backend.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,7 +12,6 @@ int cli_threads(const char *cmd, const char *flag_value, int *threads)
     long t = cli_backend_default_threads();
     if (flag_value && cli_int(cmd, "threads", flag_value, 1, PACT_NET_MAX_THREADS, &t) != CLI_OK)
         return CLI_USAGE;
-    openblas_set_num_threads(1);
     *threads = (int)t;
     return CLI_OK;
 }

@@ -18,8 +18,7 @@ typedef struct {
         {"input-std", &(f).input_std, NULL}, {"classes", &(f).classes, NULL},                 \
         {"act", &(f).act, NULL}
 
-/* --threads T (NULL: the number of online processors) -> *threads; makes
- * OpenBLAS single-threaded, since the engine's T threads each call sgemm.
+/* --threads T (NULL: the number of online processors) -> *threads.
  * CLI_OK or CLI_USAGE. */
 int cli_threads(const char *cmd, const char *flag_value, int *threads);
 

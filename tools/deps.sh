@@ -2,7 +2,8 @@
 # Installs what polyact needs to build and test on Debian (idempotent; as root,
 # or with sudo). Missing packages only: a machine that has them all is untouched.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev libcjson-dev
+pkgs=(build-essential cmake pkg-config libcjson-dev
+      libopenblas-dev  # only the baseline of tests/bench_gemm
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev openmpi-bin libopenmpi-dev
       sollya python3 python3-numpy python3-torch valgrind
       clang libclang-rt-14-dev)  # libFuzzer (tools/fuzz.sh)

@@ -163,6 +163,12 @@ void pact_wino_run(const pact_op *op, const float *in, const float *res, float *
 size_t pact_wino4_work_floats(const pact_op *op);
 void pact_wino4_run(const pact_op *op, const float *in, const float *res, float *out, int batch,
                     int apply_act, pact_func act, float *work, double *profile);
+/* The shape of its matrix products (for tests/bench_gemm.c): per block of
+ * tiles, 36 products M_xi = U_xi V_xi by pact_gemm, U_xi = op->wino + xi c_out
+ * c_in (c_out x c_in, rows c_in apart), V_xi (c_in x *cols) and M_xi
+ * (c_out x *cols) at xi *cols in their buffers, rows *ld floats apart; *blocks
+ * blocks per group of *lanes images (a last one may have fewer columns). */
+void pact_wino4_products(const pact_op *op, int *cols, int *ld, int *blocks, int *lanes);
 
 /* Stride-2 convolutions with half-size output on an even plane, by its four
  * phases read in place (conv_phases.c). */

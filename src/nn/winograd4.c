@@ -69,6 +69,15 @@ static int ring_rows(int br)
     return r;
 }
 
+void pact_wino4_products(const pact_op *op, int *cols, int *ld, int *blocks, int *lanes)
+{
+    const int br = block_rows(op), th = op->in_shape.h / 4;
+    *cols = br * (op->in_shape.w / 4) * LANES;
+    *ld = (int)ch_stride(*cols);
+    *blocks = (th + br - 1) / br;
+    *lanes = LANES;
+}
+
 /* Scratch: rings, V, M, one block-row of outputs. */
 size_t pact_wino4_work_floats(const pact_op *op)
 {
