@@ -64,6 +64,55 @@ static cJSON *series_json(const export_chain *c, int k, int *levels)
     return s;
 }
 
+/* A per-channel layer as the polynomials of one polynomial.PolynomialVector:
+ * NewPolynomialVector wants every polynomial of the same degree, so every
+ * channel is padded with zeros to the largest trimmed degree. The change of
+ * basis is per slot (plaintext vectors): it needs no rescale only when every
+ * channel has the same integer scalar. */
+static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJSON **out,
+                                 pact_error *err)
+{
+    export_chain *chains = NULL;
+    pact_status st = export_channels_build(l, i, folded, &chains, err);
+    if (st != PACT_OK) {
+        export_channels_free(chains, l->n_channels);
+        return st;
+    }
+    int degree = 1;
+    for (int ch = 0; ch < l->n_channels; ch++)
+        degree = chains[ch].degree[0] > degree ? chains[ch].degree[0] : degree;
+    cJSON *o = cJSON_CreateObject();
+    export_json_channels_head(o, l, i, chains, folded);
+    cJSON_AddNumberToObject(o, "degree", degree);
+    cJSON *arr = cJSON_AddArrayToObject(o, "channels");
+    int all_odd = 1, all_even = 1, same_integer_scalar = 1;
+    double first_scalar = 0.0;
+    for (int ch = 0; ch < l->n_channels; ch++) {
+        int lv;
+        chains[ch].degree[0] = degree; /* the trimmed coefficients are exact zeros */
+        cJSON *s = series_json(&chains[ch], 0, &lv);
+        cJSON_DeleteItemFromObjectCaseSensitive(s, "degree");
+        cJSON_DeleteItemFromObjectCaseSensitive(s, "levels");
+        all_odd = all_odd && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "odd"));
+        all_even = all_even && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "even"));
+        double scalar = 2.0 / (chains[ch].b[0] - chains[ch].a[0]);
+        if (ch == 0)
+            first_scalar = scalar;
+        /* series_json counts one level for a non-integer scalar */
+        same_integer_scalar = same_integer_scalar && lv == pact_poly_depth(degree) &&
+                              scalar == first_scalar;
+        cJSON_AddItemToArray(arr, s);
+    }
+    cJSON_AddBoolToObject(o, "odd", all_odd);
+    cJSON_AddBoolToObject(o, "even", all_even);
+    cJSON *fin = cJSON_AddObjectToObject(o, "final");
+    cJSON_AddStringToObject(fin, "op", "none");
+    cJSON_AddNumberToObject(o, "levels", pact_poly_depth(degree) + !same_integer_scalar);
+    export_channels_free(chains, l->n_channels);
+    *out = o;
+    return PACT_OK;
+}
+
 pact_status export_lattigo(const pact_plan *plan, int folded, char **text, pact_error *err)
 {
     cJSON *root = export_json_head(plan, "polyact-lattigo", folded, convention, levels_note);
@@ -76,6 +125,16 @@ pact_status export_lattigo(const pact_plan *plan, int folded, char **text, pact_
         pact_plan_layer l;
         export_chain c = {0};
         pact_status st = pact_plan_layer_get(plan, i, &l, err);
+        if (st == PACT_OK && l.n_channels > 0) {
+            cJSON *o = NULL;
+            st = channels_json(&l, i, folded, &o, err);
+            if (st != PACT_OK) {
+                cJSON_Delete(root);
+                return st;
+            }
+            cJSON_AddItemToArray(layers, o);
+            continue;
+        }
         if (st == PACT_OK)
             st = export_chain_build(&l, i, folded, &c, err);
         if (st != PACT_OK) {

@@ -43,6 +43,39 @@ static cJSON *series_json(const export_chain *c, int k, int *levels)
     return s;
 }
 
+/* A per-channel layer: one series per channel (each channel's own
+ * EvalChebyshevSeries arguments); the layer's levels are the most any
+ * channel needs. */
+static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJSON **out,
+                                 pact_error *err)
+{
+    export_chain *chains = NULL;
+    pact_status st = export_channels_build(l, i, folded, &chains, err);
+    for (int ch = 0; st == PACT_OK && ch < l->n_channels; ch++)
+        if (!isfinite(2.0 * chains[ch].cheb[0][0]))
+            st = pact_fail(err, PACT_ENUMERIC, "export: layer %d (%s) channel %d: twice the "
+                           "constant term overflows double precision", i, l->name, ch);
+    if (st != PACT_OK) {
+        export_channels_free(chains, l->n_channels);
+        return st;
+    }
+    cJSON *o = cJSON_CreateObject();
+    export_json_channels_head(o, l, i, chains, folded);
+    cJSON *arr = cJSON_AddArrayToObject(o, "channels");
+    int most = 0;
+    for (int ch = 0; ch < l->n_channels; ch++) {
+        int lv;
+        cJSON_AddItemToArray(arr, series_json(&chains[ch], 0, &lv));
+        most = lv > most ? lv : most;
+    }
+    cJSON *fin = cJSON_AddObjectToObject(o, "final");
+    cJSON_AddStringToObject(fin, "op", "none");
+    cJSON_AddNumberToObject(o, "levels", most);
+    export_channels_free(chains, l->n_channels);
+    *out = o;
+    return PACT_OK;
+}
+
 pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_error *err)
 {
     cJSON *root = export_json_head(plan, "polyact-openfhe", folded, convention, levels_note);
@@ -55,6 +88,16 @@ pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_
         pact_plan_layer l;
         export_chain c = {0};
         pact_status st = pact_plan_layer_get(plan, i, &l, err);
+        if (st == PACT_OK && l.n_channels > 0) {
+            cJSON *o = NULL;
+            st = channels_json(&l, i, folded, &o, err);
+            if (st != PACT_OK) {
+                cJSON_Delete(root);
+                return st;
+            }
+            cJSON_AddItemToArray(layers, o);
+            continue;
+        }
         if (st == PACT_OK)
             st = export_chain_build(&l, i, folded, &c, err);
         for (int k = 0; st == PACT_OK && k < c.n; k++)
