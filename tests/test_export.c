@@ -953,6 +953,11 @@ static void check_channel_plan(const pact_plan *main_plan, const cJSON *table, c
     for (int folded = 0; folded <= 1; folded++) {
         char what[64];
         cJSON *o = export_json(plan, PACT_EXPORT_OPENFHE, folded, "polyact-openfhe");
+        cJSON *lt = export_json(plan, PACT_EXPORT_LATTIGO, folded, "polyact-lattigo");
+        CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "channels_convention")) &&
+                  cJSON_IsString(cJSON_GetObjectItemCaseSensitive(lt, "channels_convention")),
+              "documents of a per-channel plan say how to read \"channels\"");
+        n++;
         snprintf(what, sizeof what, "openfhe%s per-channel", folded ? " folded" : "");
         if (o) {
             check_values(plan, o, TARGET_OPENFHE, what);
@@ -961,7 +966,6 @@ static void check_channel_plan(const pact_plan *main_plan, const cJSON *table, c
             check_channel_sensitivity(plan, o, TARGET_OPENFHE);
         }
         cJSON_Delete(o);
-        cJSON *lt = export_json(plan, PACT_EXPORT_LATTIGO, folded, "polyact-lattigo");
         snprintf(what, sizeof what, "lattigo%s per-channel", folded ? " folded" : "");
         if (lt) {
             check_values(plan, lt, TARGET_LATTIGO, what);
@@ -1130,6 +1134,9 @@ int main(void)
         char what[64];
         cJSON *o = export_json(plan, PACT_EXPORT_OPENFHE, folded, "polyact-openfhe");
         snprintf(what, sizeof what, "openfhe%s", folded ? " folded" : "");
+        CHECK(!cJSON_GetObjectItemCaseSensitive(o, "channels_convention"),
+              "no channels_convention without per-channel layers");
+        n++;
         if (o) {
             check_values(plan, o, TARGET_OPENFHE, what);
             if (table)

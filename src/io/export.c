@@ -141,6 +141,16 @@ void export_json_channels_head(cJSON *o, const pact_plan_layer *l, int index,
     cJSON_AddNumberToObject(o, "n_channels", l->n_channels);
 }
 
+int export_plan_has_channels(const pact_plan *plan)
+{
+    for (int i = 0; i < pact_plan_layer_count(plan); i++) {
+        pact_plan_layer l;
+        if (pact_plan_layer_get(plan, i, &l, NULL) == PACT_OK && l.n_channels > 0)
+            return 1;
+    }
+    return 0;
+}
+
 pact_status export_json_finish(cJSON *root, char **text, pact_error *err)
 {
     char *s = root ? cJSON_Print(root) : NULL;

@@ -72,6 +72,8 @@ void export_json_layer_head(struct cJSON *o, const pact_plan_layer *l, int index
  * {"scale": [per channel], "shift": [per channel]} from the channels' chains. */
 void export_json_channels_head(struct cJSON *o, const pact_plan_layer *l, int index,
                                const export_chain *chains, int folded);
+/* 1 when a layer of the plan has per-channel polynomials. */
+int export_plan_has_channels(const pact_plan *plan);
 /* Prints `root` (deleted here) with a trailing newline into *text. */
 pact_status export_json_finish(struct cJSON *root, char **text, pact_error *err);
 

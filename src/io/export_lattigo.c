@@ -11,7 +11,11 @@
  * consumes ceil(log2(degree + 1)) levels (bits.Len64(degree),
  * circuits/common/polynomial), the degree being len(coeffs) - 1, so trailing
  * zeros are trimmed. schemes/ckks/evaluator.go: Mul by a constant that is an
- * integer needs no rescale; any other constant does (one level). */
+ * integer needs no rescale; any other constant does (one level).
+ * circuits/common/polynomial/polynomial.go: NewPolynomialVector(polys,
+ * mapping) evaluates polys[i] on the slots mapping[i] (0 elsewhere) and
+ * refuses polynomials of different degrees or bases: per-channel layers are
+ * padded to one degree. */
 #include "export_internal.h"
 
 #include <cjson/cJSON.h>
@@ -28,6 +32,19 @@ static const char convention[] =
     "preceding linear layer); then out = s (final op none) or out = (in + add) * s "
     "(final op mul_input). odd / even: every even / odd coefficient is exactly zero (may be "
     "set as p.IsOdd / p.IsEven)";
+
+/* only in documents of plans with per-channel layers */
+static const char channels_convention[] =
+    "a layer with \"channels\" (one polynomial per channel) has no \"series\": it is one "
+    "polynomial.PolynomialVector, polys[c] = bignum.NewPolynomial(bignum.Chebyshev, "
+    "channels[c].coeffs, channels[c].interval) (every channel has degree + 1 coefficients, as "
+    "NewPolynomialVector requires) and mapping[c] = the slots holding channel c; before "
+    "polynomial.Evaluator.Evaluate apply the change of basis per slot, y = scalar * in + "
+    "constant with plaintext vectors of channels[c].change_of_basis on channel c's slots "
+    "(folded: scalar 1, constant 0, nothing to apply); in = x, or y = scale[c] * x + shift[c] "
+    "when input_map is given (vectors over the channels: fold entry c into output channel c of "
+    "the preceding linear layer); levels ceil(log2(degree+1)), +1 unless every channel has the "
+    "same integer scalar";
 
 static const char levels_note[] =
     "levels: ceil(log2(degree+1)) per series, +1 when its change_of_basis scalar is not an "
@@ -116,6 +133,8 @@ static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJ
 pact_status export_lattigo(const pact_plan *plan, int folded, char **text, pact_error *err)
 {
     cJSON *root = export_json_head(plan, "polyact-lattigo", folded, convention, levels_note);
+    if (root && export_plan_has_channels(plan))
+        cJSON_AddStringToObject(root, "channels_convention", channels_convention);
     cJSON *layers = cJSON_AddArrayToObject(root, "layers");
     if (!layers) {
         cJSON_Delete(root);

@@ -7,7 +7,8 @@
  * linear method maps y = alpha x + (-1 - a alpha), alpha = 2 / (b - a), with a
  * scalar product and rescale unless a == -1 and b == 1 within 2^-44, and adds
  * coeffs[0] / 2 as the constant term (the PS path halves it too). Measured
- * levels: ../shared/he/openfhe-n16-2core.json. */
+ * levels: ../shared/he/openfhe-n16-2core.json. Its coefficients are scalars,
+ * so a per-channel layer is one series per channel (trimmed on its own). */
 #include "export_internal.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +21,14 @@ static const char convention[] =
     "sum_{i>=1} coeffs[i] T_i(-1 + 2 (s - a) / (b - a)), starting from s = in "
     "(in = x, or y = scale * x + shift when input_map is given: fold it into the preceding "
     "linear layer); then out = s (final op none) or out = (in + add) * s (final op mul_input)";
+
+/* only in documents of plans with per-channel layers */
+static const char channels_convention[] =
+    "a layer with \"channels\" (one polynomial per channel) has no \"series\": channel c "
+    "is out = EvalChebyshevSeries(in, channels[c].coeffs, channels[c].a, channels[c].b) "
+    "(e.g. on the ciphertext holding channel c), in = x, or y = scale[c] * x + shift[c] when "
+    "input_map is given (vectors over the channels: fold entry c into output channel c of the "
+    "preceding linear layer); the layer's levels are the most of its channels'";
 
 static const char levels_note[] =
     "levels: OpenFHE 1.5.1 EvalChebyshevSeries on [-1,1] measured (degree 1: 1, 2: 2, 3-5: 3, "
@@ -79,6 +88,8 @@ static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJ
 pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_error *err)
 {
     cJSON *root = export_json_head(plan, "polyact-openfhe", folded, convention, levels_note);
+    if (root && export_plan_has_channels(plan))
+        cJSON_AddStringToObject(root, "channels_convention", channels_convention);
     cJSON *layers = cJSON_AddArrayToObject(root, "layers");
     if (!layers) {
         cJSON_Delete(root);
