@@ -99,6 +99,10 @@ static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJ
     for (int ch = 0; ch < l->n_channels; ch++)
         degree = chains[ch].degree[0] > degree ? chains[ch].degree[0] : degree;
     cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        export_channels_free(chains, l->n_channels);
+        return pact_fail(err, PACT_ENOMEM, "export: out of memory");
+    }
     export_json_channels_head(o, l, i, chains, folded);
     cJSON_AddNumberToObject(o, "degree", degree);
     cJSON *arr = cJSON_AddArrayToObject(o, "channels");

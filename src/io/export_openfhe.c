@@ -69,6 +69,10 @@ static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJ
         return st;
     }
     cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        export_channels_free(chains, l->n_channels);
+        return pact_fail(err, PACT_ENOMEM, "export: out of memory");
+    }
     export_json_channels_head(o, l, i, chains, folded);
     cJSON *arr = cJSON_AddArrayToObject(o, "channels");
     int most = 0;
