@@ -1939,7 +1939,27 @@ void pact_sha256_hex(const void *data, size_t size, char hex[65]);
  * (OpenFHE's GetDepthByDegree less one)), plus 1 when the interval is not
  * [-1, 1] within 2^-44; plus 1 for the final product. Lattigo: per series
  * ceil(log2(d + 1)) plus 1 when its change-of-basis scalar is not an integer
- * (an integer scalar needs no rescale), plus 1 for the final product. */
+ * (an integer scalar needs no rescale), plus 1 for the final product.
+ *
+ * Per-channel layers (pact_plan_layer.n_channels > 0) have, instead of
+ * "series", "n_channels": C and "channels": [C entries], and the document
+ * gains "channels_convention" (documents of plans without such layers are
+ * unchanged). "input_map" is null, or folded {"scale": [C], "shift": [C]}:
+ * entry c goes into output channel c of the preceding linear layer.
+ *   OpenFHE: channels[c] is channel c's series {"degree", "a", "b", "coeffs",
+ *       "levels"} (EvalChebyshevSeries on channel c's values, trimmed on its
+ *       own); the layer's "levels" is the most of its channels'.
+ *   Lattigo: "degree": d, channels[c] = {"interval", "coeffs" (d + 1 of
+ *       them for every channel: NewPolynomialVector(polys, mapping) needs one
+ *       degree), "change_of_basis", "odd", "even"}, and the layer's "odd",
+ *       "even" (every channel's); polys[c] goes on the slots of channel c and
+ *       the change of basis is applied per slot with plaintext vectors;
+ *       "levels" ceil(log2(d + 1)), plus 1 unless every channel has the same
+ *       integer scalar. Lattigo v6.2.0 circuits/common/polynomial.
+ *   C: the layer's kind is PACT_C_POLY_CHANNELS with one part per channel
+ *       (n_parts = C), evaluated by <prefix>_layer_eval_channel(i, c, x)
+ *       exactly as pact_plan_layer_eval_channel (<prefix>_layer_eval is NAN
+ *       for it, as pact_plan_layer_eval is). */
 typedef enum {
     PACT_EXPORT_OPENFHE = 0,
     PACT_EXPORT_LATTIGO = 1,
@@ -1971,8 +1991,7 @@ int pact_openfhe_series_levels(int degree);
  * out *text: a new NUL-terminated document (free with free()); NULL on error.
  * Same plan and options -> byte-identical text.
  * PACT_EINVAL (unknown format, folded with PACT_EXPORT_C, bad prefix, unset
- * layer), PACT_EUNSUPPORTED (a layer with per-channel polynomials: not
- * exported yet), PACT_ENUMERIC (a folded coefficient overflows), PACT_ENOMEM. */
+ * layer), PACT_ENUMERIC (a folded coefficient overflows), PACT_ENOMEM. */
 pact_status pact_export(const pact_plan *plan, pact_export_format format,
                         const pact_export_opts *opts, char **text, pact_error *err);
 

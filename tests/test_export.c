@@ -11,7 +11,9 @@
  * Levels are checked against the measured OpenFHE table in
  * he/openfhe-n16-2core.json and against ceil(log2(d+1)) for Lattigo. The plan
  * has composites, asymmetric intervals, trailing zeros, degree 1 and a hostile
- * model name. */
+ * model name. A second plan has per-channel layers: every channel of every
+ * format, folded or not, against pact_plan_layer_eval_channel the same way, and
+ * the C header of it compiled together with the first one. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -163,21 +165,47 @@ static void interval_of(const cJSON *series, target t, double *a, double *b)
     }
 }
 
-/* One exported layer at x: input map, the chain of series, the final product. */
-static double eval_layer(const cJSON *layer, target t, double x)
+/* Entry ch of array `key` of o (a per-channel input map); NaN if absent. */
+static double num_at(const cJSON *o, const char *key, int ch)
+{
+    const cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, key), ch);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* One exported layer at x for channel ch: input map, the chain of series (a
+ * per-channel layer: channel ch's entry of "channels" and of the input map's
+ * vectors), the final product. */
+static double eval_layer_channel(const cJSON *layer, target t, int ch, double x)
 {
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(layer, "input_map");
-    double in = cJSON_IsObject(map) ? num(map, "scale") * x + num(map, "shift") : x;
+    const cJSON *channels = cJSON_GetObjectItemCaseSensitive(layer, "channels");
+    double in = x;
+    if (cJSON_IsObject(map))
+        in = channels ? num_at(map, "scale", ch) * x + num_at(map, "shift", ch)
+                      : num(map, "scale") * x + num(map, "shift");
     double s = in, c[1024];
     const cJSON *series;
-    cJSON_ArrayForEach(series, cJSON_GetObjectItemCaseSensitive(layer, "series")) {
+    cJSON *one = NULL;
+    if (channels) {
+        /* a one-element chain of channel ch's series (a reference, not a copy) */
+        const cJSON *entry = cJSON_GetArrayItem(channels, ch);
+        one = cJSON_CreateArray();
+        if (entry)
+            cJSON_AddItemReferenceToArray(one, (cJSON *)entry);
+    }
+    const cJSON *chain = channels ? one : cJSON_GetObjectItemCaseSensitive(layer, "series");
+    cJSON_ArrayForEach(series, chain) {
         int len = coeffs_of(series, c);
         double a, b;
         interval_of(series, t, &a, &b);
         if (len < 2)
-            return NAN;
-        s = t == TARGET_OPENFHE ? openfhe_series(c, len, a, b, s) : lattigo_series(c, len, a, b, s);
+            s = NAN;
+        else
+            s = t == TARGET_OPENFHE ? openfhe_series(c, len, a, b, s) : lattigo_series(c, len, a, b, s);
     }
+    cJSON_Delete(one);
+    if (channels && !cJSON_GetArrayItem(channels, ch))
+        return NAN;
     const cJSON *fin = cJSON_GetObjectItemCaseSensitive(layer, "final");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(fin, "op");
     if (!cJSON_IsString(op))
@@ -185,6 +213,11 @@ static double eval_layer(const cJSON *layer, target t, double x)
     if (strcmp(op->valuestring, "mul_input") == 0)
         return (in + num(fin, "add")) * s;
     return strcmp(op->valuestring, "none") == 0 ? s : NAN;
+}
+
+static double eval_layer(const cJSON *layer, target t, double x)
+{
+    return eval_layer_channel(layer, t, 0, x);
 }
 
 /* --- the levels tables ---------------------------------------------------- */
@@ -251,8 +284,8 @@ static cJSON *export_json(const pact_plan *plan, pact_export_format f, int folde
           "model name survives");
     CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "folded")) == (folded != 0),
           "folded flag");
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "layers")) == N_LAYERS,
-          "%s: layer count", fmt);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "layers")) ==
+              pact_plan_layer_count(plan), "%s: layer count", fmt);
     n += 5;
     return root;
 }
@@ -267,19 +300,28 @@ static void check_values(const pact_plan *plan, const cJSON *root, target t, con
         pact_error err;
         CHECK_OK(pact_plan_layer_get(plan, i, &l, &err), &err);
         double worst = 0.0, worst_x = 0.0, worst_v = 0.0, worst_ref = 0.0;
-        for (int k = 0; k < N_POINTS; k++) {
-            double x = l.a + (l.b - l.a) * k / (N_POINTS - 1);
-            double ref = pact_plan_layer_eval(plan, i, x), v = eval_layer(layer, t, x);
-            double rel = fabs(v - ref) / fmax(1.0, fabs(ref));
-            if (!(rel <= worst)) {
-                worst = isnan(rel) ? INFINITY : rel;
-                worst_x = x;
-                worst_v = v;
-                worst_ref = ref;
+        int worst_ch = 0;
+        /* every channel on its own interval (a layer without channels: one) */
+        for (int ch = 0; ch < (l.n_channels > 0 ? l.n_channels : 1); ch++) {
+            double a = l.n_channels > 0 ? l.channel_a[ch] : l.a;
+            double b = l.n_channels > 0 ? l.channel_b[ch] : l.b;
+            for (int k = 0; k < N_POINTS; k++) {
+                double x = a + (b - a) * k / (N_POINTS - 1);
+                double ref = l.n_channels > 0 ? pact_plan_layer_eval_channel(plan, i, ch, x)
+                                              : pact_plan_layer_eval(plan, i, x);
+                double v = eval_layer_channel(layer, t, ch, x);
+                double rel = fabs(v - ref) / fmax(1.0, fabs(ref));
+                if (!(rel <= worst)) {
+                    worst = isnan(rel) ? INFINITY : rel;
+                    worst_x = x;
+                    worst_v = v;
+                    worst_ref = ref;
+                    worst_ch = ch;
+                }
             }
         }
-        CHECK(worst <= TOL, "%s layer %d (%s): at x=%.17g export %.17g, plan %.17g (rel %.3g)",
-              what, i, l.name, worst_x, worst_v, worst_ref, worst);
+        CHECK(worst <= TOL, "%s layer %d (%s) channel %d: at x=%.17g export %.17g, plan %.17g "
+              "(rel %.3g)", what, i, l.name, worst_ch, worst_x, worst_v, worst_ref, worst);
         printf("%-26s layer %d %-28s max rel diff %.2e\n", what, i, l.name, worst);
         n += 2;
         i++;
@@ -572,6 +614,370 @@ static void check_c_header(const pact_plan *plan, const char *dir)
     }
 }
 
+/* --- per-channel plans ----------------------------------------------------------- */
+
+#define CH_LAYERS 5
+
+static double ch0_rows[5][8], ch3_rows[3][4], ch4_rows[3][3], plain_row[10];
+
+/* Per-channel layers (own intervals, one on [-1, 1], trailing zeros in some
+ * channels, every channel on a power-of-two width) between ordinary ones. */
+static pact_plan *make_channel_plan(void)
+{
+    for (int ch = 0; ch < 5; ch++)
+        for (int j = 0; j < 8; j++)
+            ch0_rows[ch][j] = cos(0.9 * j + 0.7 * ch + 0.2) * pow(0.75, j) + (j == 0 ? 0.3 * ch : 0.0);
+    ch0_rows[2][6] = ch0_rows[2][7] = 0.0;                         /* degree 5 in effect */
+    for (int j = 0; j < 8; j += 2)
+        ch0_rows[4][j] = 0.0;                                        /* odd */
+    for (int j = 0; j < 10; j++)
+        plain_row[j] = sin(1.3 * j + 0.4) / (1.0 + j);
+    static const double r3[3][4] = {{0.5, 1.0, 0.25, 0.0}, {0.1, 0.2, 0.0, 0.0}, {-0.3, 0.0, 0.6, 0.0}};
+    static const double r4[3][3] = {{0.25, 0.5, 0.125}, {1.5, -0.75, 0.375}, {-2.0, 0.5, 0.0}};
+    memcpy(ch3_rows, r3, sizeof r3);
+    memcpy(ch4_rows, r4, sizeof r4);
+    static const double ca0[5] = {-3, -1, 0.5, -40, -2.5}, cb0[5] = {7, 1, 2.25, -10, 2.5};
+    static const double ca3[3] = {-1, -1, -1}, cb3[3] = {1, 1, 1};
+    static const double ca4[3] = {-0.5, 0, -1}, cb4[3] = {0.5, 1, 0};
+    static const double f1[] = {0, 1.125, 0, -0.125}, f2[] = {0.05, 1.2, 0.01, -0.3, 0, 0.04};
+    const double *rows0[5] = {ch0_rows[0], ch0_rows[1], ch0_rows[2], ch0_rows[3], ch0_rows[4]};
+    const double *rows3[3] = {ch3_rows[0], ch3_rows[1], ch3_rows[2]};
+    const double *rows4[3] = {ch4_rows[0], ch4_rows[1], ch4_rows[2]};
+    const double *plain[1] = {plain_row}, *comp[2] = {f1, f2};
+    int d7 = 7, d3 = 3, d2 = 2, d9 = 9, dc[2] = {3, 5};
+    double pa[2] = {-1, -1.2}, pb[2] = {1, 1.3}, p9a[1] = {-6}, p9b[1] = {3};
+    pact_plan_layer layers[CH_LAYERS] = {
+        {.name = "ch_gelu", .func = PACT_GELU, .form = PACT_FORM_POLY, .n_parts = 1, .degrees = &d7,
+         .n_channels = 5, .channel_a = ca0, .channel_b = cb0, .channel_cheb = rows0},
+        {.name = "plain", .func = PACT_SILU, .form = PACT_FORM_POLY, .a = -6, .b = 3, .n_parts = 1,
+         .degrees = &d9, .part_a = p9a, .part_b = p9b, .cheb = plain},
+        {.name = "relu_comp", .func = PACT_RELU, .form = PACT_FORM_COMPOSITE, .a = -4, .b = 4,
+         .bound = 4, .n_parts = 2, .degrees = dc, .part_a = pa, .part_b = pb, .cheb = comp},
+        {.name = "ch_unit", .func = PACT_SILU, .form = PACT_FORM_POLY, .n_parts = 1, .degrees = &d3,
+         .n_channels = 3, .channel_a = ca3, .channel_b = cb3, .channel_cheb = rows3},
+        {.name = "ch_width1", .func = PACT_TANH, .form = PACT_FORM_POLY, .n_parts = 1, .degrees = &d2,
+         .n_channels = 3, .channel_a = ca4, .channel_b = cb4, .channel_cheb = rows4},
+    };
+    pact_plan *plan = NULL;
+    pact_error err;
+    CHECK_OK(pact_plan_create("channels", "abcd", CH_LAYERS, &plan, &err), &err);
+    n++;
+    for (int i = 0; plan && i < CH_LAYERS; i++) {
+        layers[i].max_error = layers[i].impact = NAN;
+        CHECK_OK(pact_plan_set_layer(plan, i, &layers[i], &err), &err);
+        n++;
+    }
+    return plan;
+}
+
+/* The per-channel layers of an OpenFHE document: channel c's series is its
+ * row of the plan (unfolded: 2 c_0, c_1.. on its interval; folded: on
+ * [-1, 1] with the input map in the vectors), trimmed, with the measured
+ * levels; the layer's levels the most of its channels'. */
+static void check_openfhe_channels(const pact_plan *plan, const cJSON *root, int folded,
+                                   const cJSON *table)
+{
+    for (int i = 0; i < pact_plan_layer_count(plan); i++) {
+        pact_plan_layer l;
+        pact_plan_layer_get(plan, i, &l, NULL);
+        const cJSON *layer = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), i);
+        const cJSON *channels = cJSON_GetObjectItemCaseSensitive(layer, "channels");
+        if (l.n_channels == 0) {
+            CHECK(!channels && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(layer, "series")),
+                  "openfhe layer %d without channels has a series list", i);
+            n++;
+            continue;
+        }
+        CHECK(cJSON_GetArraySize(channels) == l.n_channels && num(layer, "n_channels") == l.n_channels &&
+                  !cJSON_GetObjectItemCaseSensitive(layer, "series"),
+              "openfhe layer %d: %d channel entries, n_channels %g, expected %d", i,
+              cJSON_GetArraySize(channels), num(layer, "n_channels"), l.n_channels);
+        const cJSON *map = cJSON_GetObjectItemCaseSensitive(layer, "input_map");
+        CHECK(folded ? cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(map, "scale")) == l.n_channels &&
+                           cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(map, "shift")) == l.n_channels
+                     : cJSON_IsNull(map),
+              "openfhe%s layer %d: input map", folded ? " folded" : "", i);
+        n += 2;
+        int most = 0;
+        for (int ch = 0; ch < l.n_channels; ch++) {
+            const cJSON *s = cJSON_GetArrayItem(channels, ch);
+            double c[1024];
+            int len = coeffs_of(s, c), deg = openfhe_degree(c, len);
+            double a = num(s, "a"), b = num(s, "b");
+            CHECK(len >= 2 && (deg == len - 1 || len == 2) && num(s, "degree") == len - 1,
+                  "layer %d channel %d: %d coefficients, last non-zero at %d", i, ch, len, deg);
+            n++;
+            if (!folded) {
+                int same = len <= l.degrees[0] + 1;
+                for (int j = 0; same && j < len; j++)
+                    same = c[j] == (j == 0 ? 2.0 * l.channel_cheb[ch][0] : l.channel_cheb[ch][j]);
+                for (int j = len; same && j <= l.degrees[0]; j++)
+                    same = l.channel_cheb[ch][j] == 0.0;
+                CHECK(same && a == l.channel_a[ch] && b == l.channel_b[ch], "layer %d channel %d: "
+                      "OpenFHE coefficients are not 2 c_0, c_1.. of the channel on its interval", i, ch);
+            } else {
+                double w = l.channel_b[ch] - l.channel_a[ch];
+                double scale = num_at(map, "scale", ch), shift = num_at(map, "shift", ch);
+                CHECK(a == -1.0 && b == 1.0 && fabs(scale - 2.0 / w) <= 1e-15 * fabs(scale) &&
+                          fabs(shift + (l.channel_a[ch] + l.channel_b[ch]) / w) <= 1e-15 * fmax(1.0, fabs(shift)),
+                      "folded layer %d channel %d: [%g, %g], map %.17g x + %.17g", i, ch, a, b, scale, shift);
+            }
+            int unit = fabs(a + 1.0) <= 0x1p-44 && fabs(b - 1.0) <= 0x1p-44;
+            int want = measured_levels(table, deg) + !unit;
+            CHECK(num(s, "levels") == want, "layer %d channel %d (degree %d): levels %g, measured "
+                  "table says %d", i, ch, deg, num(s, "levels"), want);
+            n += 2;
+            most = want > most ? want : most;
+        }
+        const cJSON *op = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(layer, "final"), "op");
+        CHECK(num(layer, "levels") == most && cJSON_IsString(op) && strcmp(op->valuestring, "none") == 0,
+              "openfhe layer %d: levels %g, the most of its channels is %d", i, num(layer, "levels"), most);
+        n++;
+    }
+    /* channel 2 of layer 0 had two trailing zeros: degree 5, 3 + 1 levels */
+    const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), 0), "channels"), 2);
+    CHECK(num(s, "degree") == 5 && num(s, "levels") == 3 + !folded, "trimmed channel: degree %g, "
+          "levels %g", num(s, "degree"), num(s, "levels"));
+    n++;
+}
+
+/* The per-channel layers of a Lattigo document: NewPolynomialVector wants one
+ * degree, so every channel has degree+1 coefficients, degree the largest
+ * trimmed one; the change of basis per channel; levels ceil(log2(d+1)) plus
+ * one unless every channel has the same integer scalar. */
+static void check_lattigo_channels(const pact_plan *plan, const cJSON *root, int folded)
+{
+    static const int want_degree[CH_LAYERS] = {7, 0, 0, 2, 2};
+    for (int i = 0; i < pact_plan_layer_count(plan); i++) {
+        pact_plan_layer l;
+        pact_plan_layer_get(plan, i, &l, NULL);
+        if (l.n_channels == 0)
+            continue;
+        const cJSON *layer = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), i);
+        const cJSON *channels = cJSON_GetObjectItemCaseSensitive(layer, "channels");
+        int d = (int)num(layer, "degree");
+        CHECK(cJSON_GetArraySize(channels) == l.n_channels && num(layer, "n_channels") == l.n_channels &&
+                  d == want_degree[i],
+              "lattigo layer %d: %d channels (expected %d), degree %d (expected %d)", i,
+              cJSON_GetArraySize(channels), l.n_channels, d, want_degree[i]);
+        n++;
+        int last_nonzero = 0, all_odd = 1, all_even = 1, same_integer = 1;
+        double first = NAN;
+        for (int ch = 0; ch < l.n_channels; ch++) {
+            const cJSON *s = cJSON_GetArrayItem(channels, ch);
+            double c[1024], a, b;
+            int len = coeffs_of(s, c);
+            interval_of(s, TARGET_LATTIGO, &a, &b);
+            const cJSON *cob = cJSON_GetObjectItemCaseSensitive(s, "change_of_basis");
+            double scalar = num(cob, "scalar"), constant = num(cob, "constant");
+            CHECK(len == d + 1, "lattigo layer %d channel %d: %d coefficients for degree %d", i, ch, len, d);
+            CHECK(fabs(scalar - 2.0 / (b - a)) <= 1e-15 * fabs(scalar) &&
+                      fabs(constant - (-b - a) / (b - a)) <= 1e-15 * fmax(1.0, fabs(constant)),
+                  "layer %d channel %d: change of basis %.17g, %.17g for [%.17g, %.17g]", i, ch,
+                  scalar, constant, a, b);
+            CHECK(folded ? a == -1.0 && b == 1.0 : a == l.channel_a[ch] && b == l.channel_b[ch],
+                  "lattigo layer %d channel %d on [%.17g, %.17g]", i, ch, a, b);
+            n += 3;
+            int odd = 1, even = 1;
+            for (int j = 0; j < len; j++)
+                if (c[j] != 0.0)
+                    *(j % 2 ? &even : &odd) = 0;
+            CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "odd")) == odd &&
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "even")) == even,
+                  "layer %d channel %d: odd/even flags", i, ch);
+            n++;
+            all_odd = all_odd && odd;
+            all_even = all_even && even;
+            last_nonzero = last_nonzero || (len > 0 && c[len - 1] != 0.0);
+            if (ch == 0)
+                first = scalar;
+            same_integer = same_integer && scalar == first && scalar == floor(scalar) &&
+                           scalar * (b - a) == 2.0;
+        }
+        CHECK(last_nonzero, "lattigo layer %d: every channel ends in a zero (degree not trimmed)", i);
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(layer, "odd")) == all_odd &&
+                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(layer, "even")) == all_even,
+              "lattigo layer %d: odd/even of the vector", i);
+        int want = bit_length(d) + !same_integer;
+        CHECK(num(layer, "levels") == want, "lattigo layer %d: levels %g, expected %d", i,
+              num(layer, "levels"), want);
+        n += 3;
+    }
+    /* layer 4: every channel of width 1 (scalar 2): no rescale for the change of basis */
+    const cJSON *l4 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), 4);
+    CHECK(num(l4, "levels") == 2, "lattigo layer 4: levels %g, expected 2", num(l4, "levels"));
+    n++;
+}
+
+/* Channels must not be interchangeable: channel 0's exported polynomial read
+ * as channel 1's is far off (a test that mixed channels up would fail). */
+static void check_channel_sensitivity(const pact_plan *plan, const cJSON *root, target t)
+{
+    const cJSON *layer = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "layers"), 0);
+    double worst = 0.0;
+    for (int k = 0; k <= 20; k++) {
+        double x = -1.0 + k / 10.0; /* inside channels 0 and 1 */
+        worst = fmax(worst, fabs(eval_layer_channel(layer, t, 0, x) -
+                                 pact_plan_layer_eval_channel(plan, 0, 1, x)));
+    }
+    CHECK(worst > 1e-3, "channel 0 read as channel 1 differs by only %.3g", worst);
+    n++;
+}
+
+/* The C header of the per-channel plan, compiled with the main plan's header
+ * in the same translation unit. */
+static void check_c_channels(const pact_plan *plan, const pact_plan *main_plan, const char *dir)
+{
+    pact_export_opts o;
+    pact_export_opts_default(&o);
+    o.c_prefix = "chan";
+    char *h1 = NULL, *h2 = NULL;
+    pact_error err;
+    CHECK_OK(pact_export(plan, PACT_EXPORT_C, &o, &h1, &err), &err);
+    CHECK_OK(pact_export(main_plan, PACT_EXPORT_C, NULL, &h2, &err), &err);
+    n += 2;
+    if (!h1 || !h2) {
+        free(h1);
+        free(h2);
+        return;
+    }
+    char p1[600], p2[600], pm[600], exe[600], cmd[3000];
+    snprintf(p1, sizeof p1, "%s/chan.h", dir);
+    snprintf(p2, sizeof p2, "%s/main_plan.h", dir);
+    snprintf(pm, sizeof pm, "%s/chan_main.c", dir);
+    snprintf(exe, sizeof exe, "%s/chan_prog", dir);
+    const char *prog =
+        "#include <stdio.h>\n#include \"main_plan.h\"\n#include \"chan.h\"\n"
+        "int main(void)\n{\n"
+        "    for (int i = 0; i < CHAN_N_LAYERS; i++) {\n"
+        "        const pact_c_layer *l = &chan_layers[i];\n"
+        "        int per = l->kind == PACT_C_POLY_CHANNELS, nch = per ? l->n_parts : 2;\n"
+        "        for (int ch = 0; ch < nch; ch++) {\n"
+        "            double a = per ? l->parts[ch].a : l->a, b = per ? l->parts[ch].b : l->b;\n"
+        "            for (int k = 0; k < 301; k++) {\n"
+        "                double x = a + (b - a) * k / 300.0;\n"
+        "                printf(\"v %d %d %a %a\\n\", i, ch, x, chan_layer_eval_channel(i, ch, x));\n"
+        "            }\n"
+        "            if (per)\n"
+        "                for (int j = 0; j <= l->parts[ch].degree; j++)\n"
+        "                    printf(\"c %d %d %d %a %a %a\\n\", i, ch, j, l->parts[ch].cheb[j], a, b);\n"
+        "        }\n"
+        "        printf(\"n %d %d %d %d %d %d\\n\", i, per, l->n_parts, isnan(chan_layer_eval(i, 0.25)) != 0,\n"
+        "               isnan(chan_layer_eval_channel(i, -1, 0.25)) != 0,\n"
+        "               isnan(chan_layer_eval_channel(i, l->n_parts, 0.25)) != 0);\n"
+        "    }\n"
+        "    printf(\"m %d %d\\n\", isnan(chan_layer_eval_channel(CHAN_N_LAYERS, 0, 0.0)) != 0,\n"
+        "           isnan(pact_layer_eval(0, 0.5)) == 0);\n"
+        "    return 0;\n}\n";
+    int ok = write_file(p1, h1) && write_file(p2, h2) && write_file(pm, prog);
+    CHECK(ok, "cannot write the C sources in %s", dir);
+    snprintf(cmd, sizeof cmd, "cc -std=c99 -Wall -Wextra -Wpedantic -Werror -o %s %s -lm 2>&1", exe, pm);
+    static char out[1 << 20];
+    int rc = pact_test_run(cmd, out, sizeof out);
+    CHECK(rc == 0, "the per-channel header does not compile cleanly (cc -std=c99 -Werror): %s", out);
+    n += 2;
+    free(h1);
+    free(h2);
+    if (rc != 0)
+        return;
+    rc = pact_test_run(exe, out, sizeof out);
+    CHECK(rc == 0 && strlen(out) < sizeof out - 1, "program failed (%d) or output truncated", rc);
+    n++;
+    double worst[CH_LAYERS] = {0};
+    int values = 0, coeff_bad = 0, coeffs = 0, layers_ok = 0, model_ok = 0, want_values = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *p = line + 2, *end;
+        int i = (int)strtol(p, &end, 10);
+        pact_plan_layer l;
+        if (line[0] == 'm') {
+            int bad_index = i, other = (int)strtol(end, &end, 10);
+            model_ok = bad_index == 1 && other == 1;
+            continue;
+        }
+        if (i < 0 || i >= CH_LAYERS || pact_plan_layer_get(plan, i, &l, NULL) != PACT_OK)
+            continue;
+        if (line[0] == 'v') {
+            int ch = (int)strtol(end, &end, 10);
+            double x = strtod(end, &end), v = strtod(end, &end);
+            double ref = pact_plan_layer_eval_channel(plan, i, ch, x);
+            double rel = fabs(v - ref) / fmax(1.0, fabs(ref));
+            worst[i] = isnan(rel) ? INFINITY : fmax(worst[i], rel);
+            values++;
+        } else if (line[0] == 'c') {
+            int ch = (int)strtol(end, &end, 10), j = (int)strtol(end, &end, 10);
+            double c = strtod(end, &end), a = strtod(end, &end), b = strtod(end, &end);
+            coeff_bad += !(ch >= 0 && ch < l.n_channels && j <= l.degrees[0] &&
+                           c == l.channel_cheb[ch][j] && a == l.channel_a[ch] && b == l.channel_b[ch]);
+            coeffs++;
+        } else if (line[0] == 'n') {
+            int per = (int)strtol(end, &end, 10), parts = (int)strtol(end, &end, 10);
+            int nan_layer = (int)strtol(end, &end, 10), nan_neg = (int)strtol(end, &end, 10);
+            int nan_past = (int)strtol(end, &end, 10);
+            /* a per-channel layer: NaN as one layer and past its last channel; any
+             * other: the same for every channel, NaN only for ch < 0 */
+            layers_ok += per == (l.n_channels > 0) &&
+                         parts == (l.n_channels > 0 ? l.n_channels : l.n_parts) &&
+                         nan_layer == per && nan_neg == 1 && nan_past == per;
+        }
+    }
+    int want_coeffs = 0;
+    for (int i = 0; i < CH_LAYERS; i++) {
+        pact_plan_layer l;
+        pact_plan_layer_get(plan, i, &l, NULL);
+        want_values += (l.n_channels > 0 ? l.n_channels : 2) * 301;
+        want_coeffs += l.n_channels * (l.degrees[0] + 1);
+    }
+    CHECK(values == want_values, "C program printed %d values, expected %d", values, want_values);
+    CHECK(coeff_bad == 0 && coeffs == want_coeffs, "%d of %d per-channel C coefficients/intervals "
+          "differ bit-wise from the plan (expected %d)", coeff_bad, coeffs, want_coeffs);
+    CHECK(layers_ok == CH_LAYERS, "%d of %d C layer descriptions (kind, channels, NaN cases) right",
+          layers_ok, CH_LAYERS);
+    CHECK(model_ok, "NaN past the last layer, or the two headers do not work together");
+    n += 4;
+    for (int i = 0; i < CH_LAYERS; i++) {
+        pact_plan_layer l;
+        pact_plan_layer_get(plan, i, &l, NULL);
+        CHECK(worst[i] <= TOL, "C header layer %d (%s): max rel diff %.3g per channel", i, l.name, worst[i]);
+        printf("%-26s layer %d %-28s max rel diff %.2e\n", "c per-channel", i, l.name, worst[i]);
+        n++;
+    }
+}
+
+static void check_channel_plan(const pact_plan *main_plan, const cJSON *table, const char *dir)
+{
+    pact_plan *plan = make_channel_plan();
+    if (!plan)
+        return;
+    for (int folded = 0; folded <= 1; folded++) {
+        char what[64];
+        cJSON *o = export_json(plan, PACT_EXPORT_OPENFHE, folded, "polyact-openfhe");
+        cJSON *lt = export_json(plan, PACT_EXPORT_LATTIGO, folded, "polyact-lattigo");
+        CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "channels_convention")) &&
+                  cJSON_IsString(cJSON_GetObjectItemCaseSensitive(lt, "channels_convention")),
+              "documents of a per-channel plan say how to read \"channels\"");
+        n++;
+        snprintf(what, sizeof what, "openfhe%s per-channel", folded ? " folded" : "");
+        if (o) {
+            check_values(plan, o, TARGET_OPENFHE, what);
+            if (table)
+                check_openfhe_channels(plan, o, folded, table);
+            check_channel_sensitivity(plan, o, TARGET_OPENFHE);
+        }
+        cJSON_Delete(o);
+        snprintf(what, sizeof what, "lattigo%s per-channel", folded ? " folded" : "");
+        if (lt) {
+            check_values(plan, lt, TARGET_LATTIGO, what);
+            check_lattigo_channels(plan, lt, folded);
+            check_channel_sensitivity(plan, lt, TARGET_LATTIGO);
+        }
+        cJSON_Delete(lt);
+    }
+    check_c_channels(plan, main_plan, dir);
+    pact_plan_free(plan);
+}
+
 /* --- errors -------------------------------------------------------------------- */
 
 static void check_errors(const pact_plan *plan, const char *dir)
@@ -728,6 +1134,9 @@ int main(void)
         char what[64];
         cJSON *o = export_json(plan, PACT_EXPORT_OPENFHE, folded, "polyact-openfhe");
         snprintf(what, sizeof what, "openfhe%s", folded ? " folded" : "");
+        CHECK(!cJSON_GetObjectItemCaseSensitive(o, "channels_convention"),
+              "no channels_convention without per-channel layers");
+        n++;
         if (o) {
             check_values(plan, o, TARGET_OPENFHE, what);
             if (table)
@@ -749,6 +1158,7 @@ int main(void)
     if (table)
         check_levels_function(table);
     check_c_header(plan, dir);
+    check_channel_plan(plan, table, dir);
     check_errors(plan, dir);
     cJSON_Delete(he_root);
     pact_plan_free(plan);

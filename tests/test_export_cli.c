@@ -1,6 +1,7 @@
 /* polyact export on the command line: writes what the library exports (file or
- * stdout), --help exits 0, usage errors exit 2, runtime errors exit 1, every
- * error is one line on stderr and no output file (nor temporary) is left. */
+ * stdout; per-channel plans too), --help exits 0, usage errors exit 2, runtime
+ * errors exit 1, every error is one line on stderr and no output file (nor
+ * temporary) is left. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -161,6 +162,30 @@ int main(void)
     expect_same(plan, "plan.json --folded --to lattigo -o out.txt", 0, PACT_EXPORT_LATTIGO, 1, NULL);
     expect_same(plan, "--to c plan.json", 1, PACT_EXPORT_C, 0, NULL);
     expect_same(plan, "--to c --prefix resnet plan.json -o out.txt", 0, PACT_EXPORT_C, 0, "resnet");
+
+    /* a plan.json version 2 with a per-channel layer, in every format */
+    pact_plan *chan = NULL;
+    CHECK_OK(pact_plan_create("cli-net", "abcd", 1, &chan, &err), &err);
+    n++;
+    double ca[2] = {-1.5, 0.0}, cb[2] = {2.5, 1.0}, r0[4] = {0.5, 1.0, 0.25, 0.0},
+           r1[4] = {-0.25, 0.5, 0.0, 0.125};
+    const double *rows[2] = {r0, r1};
+    pact_plan_layer lc = {.name = "act0", .func = PACT_SILU, .form = PACT_FORM_POLY,
+                          .n_parts = 1, .degrees = d0, .n_channels = 2, .channel_a = ca,
+                          .channel_b = cb, .channel_cheb = rows, .max_error = NAN,
+                          .impact = NAN};
+    snprintf(path, sizeof path, "%s/chan.json", dir);
+    if (chan) {
+        CHECK_OK(pact_plan_set_layer(chan, 0, &lc, &err), &err);
+        CHECK_OK(pact_plan_save(chan, path, &err), &err);
+        n += 2;
+        expect_same(chan, "--to openfhe chan.json -o out.txt", 0, PACT_EXPORT_OPENFHE, 0, NULL);
+        expect_same(chan, "--to openfhe --folded chan.json", 1, PACT_EXPORT_OPENFHE, 1, NULL);
+        expect_same(chan, "--to lattigo chan.json -o out.txt", 0, PACT_EXPORT_LATTIGO, 0, NULL);
+        expect_same(chan, "--to lattigo --folded chan.json", 1, PACT_EXPORT_LATTIGO, 1, NULL);
+        expect_same(chan, "--to c --prefix net chan.json -o out.txt", 0, PACT_EXPORT_C, 0, "net");
+    }
+    pact_plan_free(chan);
 
     /* usage errors: exit 2 */
     expect_fail("--to seal plan.json -o out.txt", 2);

@@ -120,6 +120,37 @@ void export_json_layer_head(cJSON *o, const pact_plan_layer *l, int index, const
     }
 }
 
+void export_json_channels_head(cJSON *o, const pact_plan_layer *l, int index,
+                               const export_chain *chains, int folded)
+{
+    cJSON_AddNumberToObject(o, "index", index);
+    cJSON_AddStringToObject(o, "name", l->name);
+    cJSON_AddStringToObject(o, "func", pact_func_name(l->func));
+    cJSON_AddStringToObject(o, "form", "poly");
+    if (folded) {
+        cJSON *map = cJSON_AddObjectToObject(o, "input_map");
+        cJSON *scale = cJSON_AddArrayToObject(map, "scale");
+        cJSON *shift = cJSON_AddArrayToObject(map, "shift");
+        for (int ch = 0; scale && shift && ch < l->n_channels; ch++) {
+            cJSON_AddItemToArray(scale, pact_json_number(chains[ch].in_scale));
+            cJSON_AddItemToArray(shift, pact_json_number(chains[ch].in_shift));
+        }
+    } else {
+        cJSON_AddNullToObject(o, "input_map");
+    }
+    cJSON_AddNumberToObject(o, "n_channels", l->n_channels);
+}
+
+int export_plan_has_channels(const pact_plan *plan)
+{
+    for (int i = 0; i < pact_plan_layer_count(plan); i++) {
+        pact_plan_layer l;
+        if (pact_plan_layer_get(plan, i, &l, NULL) == PACT_OK && l.n_channels > 0)
+            return 1;
+    }
+    return 0;
+}
+
 pact_status export_json_finish(cJSON *root, char **text, pact_error *err)
 {
     char *s = root ? cJSON_Print(root) : NULL;
@@ -153,11 +184,6 @@ pact_status pact_export(const pact_plan *plan, pact_export_format format,
         pact_plan_layer l;
         if (pact_plan_layer_get(plan, i, &l, NULL) != PACT_OK)
             return pact_fail(err, PACT_EINVAL, "export: plan layer %d is not set", i);
-        if (l.n_channels > 0)
-            return pact_fail(err, PACT_EUNSUPPORTED,
-                             "export: layer %d (%s) has per-channel polynomials (%d channels); "
-                             "exporting per-channel plans is not supported yet",
-                             i, l.name, l.n_channels);
     }
     switch (format) {
     case PACT_EXPORT_OPENFHE:

@@ -66,6 +66,33 @@ static const char types_block[] =
     "}\n"
     "#endif /* PACT_C_PLAN_TYPES */\n";
 
+/* Only in headers of plans with per-channel layers, so that the others stay
+ * as they were; guarded apart for the same reason. */
+static const char channel_types_block[] =
+    "#ifndef PACT_C_PLAN_CHANNEL_TYPES\n"
+    "#define PACT_C_PLAN_CHANNEL_TYPES\n"
+    "/* A per-channel layer (polyact optimize --per-channel) has kind\n"
+    " * PACT_C_POLY_CHANNELS and one part per channel: parts[ch] is channel ch's\n"
+    " * polynomial on its own interval, n_parts the channel count, a, b the hull\n"
+    " * of the channels' intervals. pact_c_layer_eval does not apply to it. */\n"
+    "enum { PACT_C_POLY_CHANNELS = 4 };\n"
+    "\n"
+    "/* Channel ch of a layer at x: a per-channel layer's polynomial of channel\n"
+    " * ch, any other layer's own (every channel alike); NAN when ch < 0 or, per\n"
+    " * channel, ch >= n_parts. */\n"
+    "static inline double pact_c_layer_eval_channel(const pact_c_layer *l, int ch, double x)\n"
+    "{\n"
+    "    if (ch < 0)\n"
+    "        return NAN;\n"
+    "    if (l->kind != PACT_C_POLY_CHANNELS)\n"
+    "        return pact_c_layer_eval(l, x);\n"
+    "    if (ch >= l->n_parts)\n"
+    "        return NAN;\n"
+    "    return pact_c_cheb_eval(l->parts[ch].cheb, l->parts[ch].degree, l->parts[ch].a,\n"
+    "                            l->parts[ch].b, x);\n"
+    "}\n"
+    "#endif /* PACT_C_PLAN_CHANNEL_TYPES */\n";
+
 /* A C string literal: printable ASCII as is, everything else (and " \ ?) as
  * a three-digit octal escape, which can neither run on nor form a trigraph. */
 static void c_string(export_text *t, const char *s)
@@ -89,6 +116,8 @@ static const char *c_double(char buf[PACT_DOUBLE_TEXT_MAX], double v)
 
 static const char *kind_name(const pact_plan_layer *l)
 {
+    if (l->n_channels > 0)
+        return "PACT_C_POLY_CHANNELS";
     if (l->form == PACT_FORM_POLY)
         return "PACT_C_POLY";
     return l->func == PACT_RELU ? "PACT_C_RELU" : l->func == PACT_ABS ? "PACT_C_ABS" : "PACT_C_SIGN";
@@ -105,6 +134,30 @@ static pact_status check_prefix(const char *prefix, pact_error *err)
                          "export: C prefix '%.40s' must be a C identifier of 1..%d characters",
                          prefix, PREFIX_MAX);
     return PACT_OK;
+}
+
+/* A per-channel layer: every channel's row, then one part per channel. */
+static void channel_arrays(export_text *t, const pact_plan_layer *l, const char *prefix, int i)
+{
+    char x[PACT_DOUBLE_TEXT_MAX], y[PACT_DOUBLE_TEXT_MAX];
+    int d = l->degrees[0];
+    export_text_printf(t, "\n/* layer %d: polynomial per channel, %d channels of degree %d */\n",
+                       i, l->n_channels, d);
+    export_text_printf(t, "static const double %s_layer%d_cheb[%d] = {\n", prefix, i,
+                       l->n_channels * (d + 1));
+    for (int ch = 0; ch < l->n_channels; ch++) {
+        export_text_printf(t, "    /* channel %d: c[0..%d] */\n", ch, d);
+        for (int j = 0; j <= d; j++)
+            export_text_printf(t, "    %s,\n", c_double(x, l->channel_cheb[ch][j]));
+    }
+    export_text_printf(t, "};\n");
+    export_text_printf(t, "static const pact_c_part %s_layer%d_parts[%d] = {\n", prefix, i,
+                       l->n_channels);
+    for (int ch = 0; ch < l->n_channels; ch++)
+        export_text_printf(t, "    {%d, %s, %s, %s_layer%d_cheb + %d},\n", d,
+                           c_double(x, l->channel_a[ch]), c_double(y, l->channel_b[ch]), prefix,
+                           i, ch * (d + 1));
+    export_text_printf(t, "};\n");
 }
 
 pact_status export_c_header(const pact_plan *plan, const char *prefix, char **text,
@@ -137,7 +190,23 @@ pact_status export_c_header(const pact_plan *plan, const char *prefix, char **te
         "#define %s_EXPORTED_PLAN_H\n\n"
         "#include <math.h>\n\n",
         prefix, prefix, prefix, upper, upper);
+    int has_channels = 0;
+    for (int i = 0; i < n_layers; i++) {
+        pact_plan_layer l;
+        if ((st = pact_plan_layer_get(plan, i, &l, err)) != PACT_OK) {
+            free(t.s);
+            return st;
+        }
+        has_channels = has_channels || l.n_channels > 0;
+    }
     export_text_printf(&t, "%s\n", types_block);
+    if (has_channels)
+        export_text_printf(&t,
+            "/* Per-channel layers: %s_layer_eval_channel(i, ch, x) evaluates channel\n"
+            " * ch's polynomial of layer i (%s_layer_eval(i, x) is NAN for them), as\n"
+            " * pact_plan_layer_eval_channel does; %s_layer<i>_cheb holds channel after\n"
+            " * channel, each c[0..degree]. */\n%s\n",
+            prefix, prefix, prefix, channel_types_block);
     export_text_printf(&t, "#define %s_MODEL_NAME ", upper);
     c_string(&t, pact_plan_model_name(plan));
     export_text_printf(&t, "\n#define %s_MODEL_SHA256 ", upper);
@@ -149,6 +218,10 @@ pact_status export_c_header(const pact_plan *plan, const char *prefix, char **te
         if ((st = pact_plan_layer_get(plan, i, &l, err)) != PACT_OK) {
             free(t.s);
             return st;
+        }
+        if (l.n_channels > 0) {
+            channel_arrays(&t, &l, prefix, i);
+            continue;
         }
         int total = 0;
         for (int k = 0; k < l.n_parts; k++)
@@ -181,17 +254,36 @@ pact_status export_c_header(const pact_plan *plan, const char *prefix, char **te
         export_text_printf(&t, ", \"%s\", %s, %s, %s, %s, %d, %s_layer%d_parts},\n",
                            pact_func_name(l.func), kind_name(&l), c_double(x, l.a),
                            c_double(y, l.b),
-                           c_double(z, l.form == PACT_FORM_COMPOSITE ? l.bound : 0.0), l.n_parts,
-                           prefix, i);
+                           c_double(z, l.form == PACT_FORM_COMPOSITE ? l.bound : 0.0),
+                           l.n_channels > 0 ? l.n_channels : l.n_parts, prefix, i);
     }
-    export_text_printf(&t, "};\n\n"
-        "/* Layer i's approximation at x; NAN when i is outside 0..%s_N_LAYERS-1. */\n"
-        "static inline double %s_layer_eval(int i, double x)\n"
-        "{\n"
-        "    return i >= 0 && i < %s_N_LAYERS ? pact_c_layer_eval(&%s_layers[i], x) : NAN;\n"
-        "}\n\n"
-        "#endif /* %s_EXPORTED_PLAN_H */\n",
-        upper, prefix, upper, prefix, upper);
+    if (has_channels)
+        export_text_printf(&t, "};\n\n"
+            "/* Layer i's approximation at x; NAN when i is outside 0..%s_N_LAYERS-1 or\n"
+            " * layer i is per-channel. */\n"
+            "static inline double %s_layer_eval(int i, double x)\n"
+            "{\n"
+            "    return i >= 0 && i < %s_N_LAYERS && %s_layers[i].kind != PACT_C_POLY_CHANNELS\n"
+            "               ? pact_c_layer_eval(&%s_layers[i], x) : NAN;\n"
+            "}\n\n"
+            "/* Channel ch of layer i at x (see pact_c_layer_eval_channel); NAN when i\n"
+            " * is outside 0..%s_N_LAYERS-1. */\n"
+            "static inline double %s_layer_eval_channel(int i, int ch, double x)\n"
+            "{\n"
+            "    return i >= 0 && i < %s_N_LAYERS ? pact_c_layer_eval_channel(&%s_layers[i], ch, x)\n"
+            "                                     : NAN;\n"
+            "}\n\n"
+            "#endif /* %s_EXPORTED_PLAN_H */\n",
+            upper, prefix, upper, prefix, prefix, upper, prefix, upper, prefix, upper);
+    else
+        export_text_printf(&t, "};\n\n"
+            "/* Layer i's approximation at x; NAN when i is outside 0..%s_N_LAYERS-1. */\n"
+            "static inline double %s_layer_eval(int i, double x)\n"
+            "{\n"
+            "    return i >= 0 && i < %s_N_LAYERS ? pact_c_layer_eval(&%s_layers[i], x) : NAN;\n"
+            "}\n\n"
+            "#endif /* %s_EXPORTED_PLAN_H */\n",
+            upper, prefix, upper, prefix, upper);
     if (t.failed) {
         free(t.s);
         return pact_fail(err, PACT_ENOMEM, "export: out of memory writing the C header");

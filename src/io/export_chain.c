@@ -106,3 +106,40 @@ pact_status export_chain_build(const pact_plan_layer *l, int index, int folded, 
                          l->name, folded ? "folded" : "exported");
     return PACT_OK;
 }
+
+void export_channel_layer(const pact_plan_layer *l, int channel, pact_plan_layer *out)
+{
+    *out = *l;
+    out->a = l->channel_a[channel];
+    out->b = l->channel_b[channel];
+    out->n_parts = 1;
+    out->part_a = l->channel_a + channel;
+    out->part_b = l->channel_b + channel;
+    out->cheb = l->channel_cheb + channel;
+    out->n_channels = 0;
+    out->channel_a = out->channel_b = NULL;
+    out->channel_cheb = NULL;
+}
+
+void export_channels_free(export_chain *chains, int n_channels)
+{
+    for (int ch = 0; chains && ch < n_channels; ch++)
+        export_chain_free(&chains[ch]);
+    free(chains);
+}
+
+pact_status export_channels_build(const pact_plan_layer *l, int index, int folded,
+                                  export_chain **chains, pact_error *err)
+{
+    *chains = calloc((size_t)l->n_channels, sizeof **chains);
+    if (!*chains)
+        return pact_fail(err, PACT_ENOMEM, "export: layer %d (%s): out of memory", index, l->name);
+    for (int ch = 0; ch < l->n_channels; ch++) {
+        pact_plan_layer one;
+        export_channel_layer(l, ch, &one);
+        pact_status st = export_chain_build(&one, index, folded, &(*chains)[ch], err);
+        if (st != PACT_OK)
+            return st;
+    }
+    return PACT_OK;
+}

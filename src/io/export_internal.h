@@ -31,6 +31,17 @@ pact_status export_chain_build(const pact_plan_layer *l, int index, int folded, 
                                pact_error *err);
 void export_chain_free(export_chain *c);
 
+/* Channel `channel` of a per-channel layer as a one-part POLY layer of its
+ * own (pointers into l). */
+void export_channel_layer(const pact_plan_layer *l, int channel, pact_plan_layer *out);
+
+/* The chains of every channel of a per-channel layer, built like
+ * export_chain_build: out *chains (n_channels, free with
+ * export_channels_free(chains, n_channels) even on failure). */
+pact_status export_channels_build(const pact_plan_layer *l, int index, int folded,
+                                  export_chain **chains, pact_error *err);
+void export_channels_free(export_chain *chains, int n_channels);
+
 /* OpenFHE's test for an interval that needs no input map (within 2^-44). */
 int export_is_unit_interval(double a, double b);
 
@@ -57,6 +68,12 @@ struct cJSON *export_json_head(const pact_plan *plan, const char *format, int fo
 /* Adds index, name, func, form, bound and input_map of a layer to `o`. */
 void export_json_layer_head(struct cJSON *o, const pact_plan_layer *l, int index,
                             const export_chain *c);
+/* The same for a per-channel layer: "input_map" is null unfolded, else
+ * {"scale": [per channel], "shift": [per channel]} from the channels' chains. */
+void export_json_channels_head(struct cJSON *o, const pact_plan_layer *l, int index,
+                               const export_chain *chains, int folded);
+/* 1 when a layer of the plan has per-channel polynomials. */
+int export_plan_has_channels(const pact_plan *plan);
 /* Prints `root` (deleted here) with a trailing newline into *text. */
 pact_status export_json_finish(struct cJSON *root, char **text, pact_error *err);
 

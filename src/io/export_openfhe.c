@@ -7,7 +7,8 @@
  * linear method maps y = alpha x + (-1 - a alpha), alpha = 2 / (b - a), with a
  * scalar product and rescale unless a == -1 and b == 1 within 2^-44, and adds
  * coeffs[0] / 2 as the constant term (the PS path halves it too). Measured
- * levels: ../shared/he/openfhe-n16-2core.json. */
+ * levels: ../shared/he/openfhe-n16-2core.json. Its coefficients are scalars,
+ * so a per-channel layer is one series per channel (trimmed on its own). */
 #include "export_internal.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +21,14 @@ static const char convention[] =
     "sum_{i>=1} coeffs[i] T_i(-1 + 2 (s - a) / (b - a)), starting from s = in "
     "(in = x, or y = scale * x + shift when input_map is given: fold it into the preceding "
     "linear layer); then out = s (final op none) or out = (in + add) * s (final op mul_input)";
+
+/* only in documents of plans with per-channel layers */
+static const char channels_convention[] =
+    "a layer with \"channels\" (one polynomial per channel) has no \"series\": channel c "
+    "is out = EvalChebyshevSeries(in, channels[c].coeffs, channels[c].a, channels[c].b) "
+    "(e.g. on the ciphertext holding channel c), in = x, or y = scale[c] * x + shift[c] when "
+    "input_map is given (vectors over the channels: fold entry c into output channel c of the "
+    "preceding linear layer); the layer's levels are the most of its channels'";
 
 static const char levels_note[] =
     "levels: OpenFHE 1.5.1 EvalChebyshevSeries on [-1,1] measured (degree 1: 1, 2: 2, 3-5: 3, "
@@ -43,9 +52,48 @@ static cJSON *series_json(const export_chain *c, int k, int *levels)
     return s;
 }
 
+/* A per-channel layer: one series per channel (each channel's own
+ * EvalChebyshevSeries arguments); the layer's levels are the most any
+ * channel needs. */
+static pact_status channels_json(const pact_plan_layer *l, int i, int folded, cJSON **out,
+                                 pact_error *err)
+{
+    export_chain *chains = NULL;
+    pact_status st = export_channels_build(l, i, folded, &chains, err);
+    for (int ch = 0; st == PACT_OK && ch < l->n_channels; ch++)
+        if (!isfinite(2.0 * chains[ch].cheb[0][0]))
+            st = pact_fail(err, PACT_ENUMERIC, "export: layer %d (%s) channel %d: twice the "
+                           "constant term overflows double precision", i, l->name, ch);
+    if (st != PACT_OK) {
+        export_channels_free(chains, l->n_channels);
+        return st;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        export_channels_free(chains, l->n_channels);
+        return pact_fail(err, PACT_ENOMEM, "export: out of memory");
+    }
+    export_json_channels_head(o, l, i, chains, folded);
+    cJSON *arr = cJSON_AddArrayToObject(o, "channels");
+    int most = 0;
+    for (int ch = 0; ch < l->n_channels; ch++) {
+        int lv;
+        cJSON_AddItemToArray(arr, series_json(&chains[ch], 0, &lv));
+        most = lv > most ? lv : most;
+    }
+    cJSON *fin = cJSON_AddObjectToObject(o, "final");
+    cJSON_AddStringToObject(fin, "op", "none");
+    cJSON_AddNumberToObject(o, "levels", most);
+    export_channels_free(chains, l->n_channels);
+    *out = o;
+    return PACT_OK;
+}
+
 pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_error *err)
 {
     cJSON *root = export_json_head(plan, "polyact-openfhe", folded, convention, levels_note);
+    if (root && export_plan_has_channels(plan))
+        cJSON_AddStringToObject(root, "channels_convention", channels_convention);
     cJSON *layers = cJSON_AddArrayToObject(root, "layers");
     if (!layers) {
         cJSON_Delete(root);
@@ -55,6 +103,16 @@ pact_status export_openfhe(const pact_plan *plan, int folded, char **text, pact_
         pact_plan_layer l;
         export_chain c = {0};
         pact_status st = pact_plan_layer_get(plan, i, &l, err);
+        if (st == PACT_OK && l.n_channels > 0) {
+            cJSON *o = NULL;
+            st = channels_json(&l, i, folded, &o, err);
+            if (st != PACT_OK) {
+                cJSON_Delete(root);
+                return st;
+            }
+            cJSON_AddItemToArray(layers, o);
+            continue;
+        }
         if (st == PACT_OK)
             st = export_chain_build(&l, i, folded, &c, err);
         for (int k = 0; st == PACT_OK && k < c.n; k++)
