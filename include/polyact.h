@@ -2000,6 +2000,41 @@ pact_status pact_export(const pact_plan *plan, pact_export_format format,
 pact_status pact_export_save(const pact_plan *plan, pact_export_format format,
                              const pact_export_opts *opts, const char *path, pact_error *err);
 
+/* --- Pictures of plans ---------------------------------------------------
+ * An SVG document (no scripts, no external references) of a plan's per-layer
+ * polynomials (one bar per activation layer, its height the levels consumed,
+ * labelled with the degree(s); per-layer, per-channel and composite forms
+ * coloured apart) and, when points are given, the accuracy-vs-latency front
+ * of a budget sweep: one point per plan of the sweep (its estimated latency
+ * under one cost profile and its measured accuracy), joined in latency order,
+ * with the uniform baseline's latency under the same profile as a dashed line.
+ * profile_name and accuracy_what (the y axis: what the accuracy was measured
+ * on, e.g. "accuracy on 1,017 calibration images"; NULL: "accuracy") label it. */
+typedef struct {
+    double latency_s;   /* estimated HE latency, > 0 */
+    int bootstraps;     /* bootstrappings placed, >= 0 */
+    double accuracy;    /* measured accuracy, percent in [0, 100] */
+    const char *label;  /* shown beside the point (e.g. the budget); may be NULL */
+} pact_front_point;
+
+#define PACT_SVG_MAX_POINTS 1024
+
+/* out *text: a new NUL-terminated SVG document (free with free()); NULL on
+ * error. Same inputs -> byte-identical text. Layer and model names are
+ * escaped. PACT_EINVAL (an unset layer, n_points outside 0..PACT_SVG_MAX_POINTS,
+ * a point with a non-finite or non-positive latency, an accuracy outside
+ * [0, 100], or a non-finite baseline when points are given; baseline 0: not
+ * drawn), PACT_ENOMEM. */
+pact_status pact_plan_svg(const pact_plan *plan, const pact_front_point *points, int n_points,
+                          double baseline_latency_s, const char *profile_name,
+                          const char *accuracy_what, char **text, pact_error *err);
+
+/* pact_plan_svg written to `path` atomically (nothing written on error);
+ * PACT_EIO when the file cannot be written. */
+pact_status pact_plan_svg_save(const pact_plan *plan, const pact_front_point *points,
+                               int n_points, double baseline_latency_s, const char *profile_name,
+                               const char *accuracy_what, const char *path, pact_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -291,7 +291,7 @@ int cmd_optimize(int argc, char **argv)
             if (pact_plan_save(plan, output, &e2) != PACT_OK)
                 rc = cli_lib_error("optimize", &e2, 0);
             else
-                rc = cli_print_plan_table("optimize", stdout, plan, layout, prof);
+                rc = cli_print_plan_table("optimize", stdout, plan, layout, prof, NULL);
             if (rc == CLI_OK)
                 printf("plan -> %s\n", output);
         }

@@ -67,7 +67,8 @@ static const char *baseline_of(const pact_plan *plan)
 }
 
 int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
-                         const pact_cost_layout *layout, const pact_cost_profile *profile)
+                         const pact_cost_layout *layout, const pact_cost_profile *profile,
+                         double *baseline_s)
 {
     pact_error err;
     pact_cost_walk *walk = NULL;
@@ -109,6 +110,8 @@ int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
                  "speed-up %.2fx\n",
             spec, base->profile, base->total_ms / 1000.0, base->n_bootstraps,
             base->total_ms / walk->total_ms);
+    if (baseline_s)
+        *baseline_s = base->total_ms / 1000.0;
     pact_cost_walk_free(base);
     double acc, bb;
     if (pact_plan_get_summary(plan, "calib_accuracy", &acc, NULL) == PACT_OK &&

@@ -22,8 +22,10 @@ int cli_load_cost_net(const char *cmd, const char *profile_path, const pact_net 
 
 /* Prints the plan's per-layer table and totals under `profile` to out, and
  * the speed-up over the plan's baseline (its note "baseline"; else
- * composite:alpha=13 for ReLU networks, degree:63 for others). */
+ * composite:alpha=13 for ReLU networks, degree:63 for others); *baseline_s
+ * (optional) gets that baseline's latency in seconds. */
 int cli_print_plan_table(const char *cmd, FILE *out, const pact_plan *plan,
-                         const pact_cost_layout *layout, const pact_cost_profile *profile);
+                         const pact_cost_layout *layout, const pact_cost_profile *profile,
+                         double *baseline_s);
 
 #endif
