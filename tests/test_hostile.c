@@ -497,6 +497,8 @@ static void usage_cases(const char *good_plan)
            "calibrate --model '%s' --data '%s' --bins 0 -o '%s'", model20, test_data, out);
     expect("optimize degree 0", 2, "out_x.json", "--degrees", "0",
            "optimize --model '%s' --data '%s' --degrees 0,3 -o '%s'", model20, train_data, out);
+    expect("optimize degree 1e60", 2, "out_x.json", "--degrees", "1e+60",
+           "optimize --model '%s' --data '%s' --degrees 3,1e60 -o '%s'", model20, train_data, out);
     expect("eval fixed 60", 2, NULL, "--fixed", "60",
            "eval --model '%s' --data '%s' --plan '%s' --fixed 60", model20, test_data, good_plan);
     expect("eval noise NaN", 2, NULL, "--noise", "nan",
