@@ -4,6 +4,7 @@
 #include "onnx_reader.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,25 @@ static void raw_element(int dtype, const uint8_t *p, float *f, int64_t *i)
 }
 
 /* Converts a TensorProto; `what` names it when it has no name. */
+/* Elements a tensor's data holds: raw bytes / element size (SIZE_MAX when the
+ * bytes are not a whole number of elements), or the count of the typed field
+ * its data type uses, named in *field. */
+static size_t data_count(const Onnx__TensorProto *tp, int size, const char **field)
+{
+    if (tp->has_raw_data) {
+        *field = "raw_data";
+        return tp->raw_data.len % (size_t)size ? SIZE_MAX : tp->raw_data.len / (size_t)size;
+    }
+    switch (tp->has_data_type ? tp->data_type : 0) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: *field = "float_data"; return tp->n_float_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: *field = "double_data"; return tp->n_double_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *field = "int64_data"; return tp->n_int64_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: *field = "uint64_data"; return tp->n_uint64_data;
+    default: *field = "int32_data"; return tp->n_int32_data; /* also FLOAT16, BFLOAT16 */
+    }
+}
+
 static pact_status convert_tensor(conv_ctx *c, const Onnx__TensorProto *tp, const char *what,
                                   pact_ox_tensor *t)
 {
@@ -333,6 +353,18 @@ static pact_status convert_tensor(conv_ctx *c, const Onnx__TensorProto *tp, cons
     if (!size)
         return pact_fail(c->err, PACT_EFORMAT, "%s: tensor %s: data type %d (%s) is not supported",
                          c->origin, nm, t->dtype, pact_ox_dtype_name(t->dtype));
+    /* the dims are only a claim: check the data holds that many elements
+     * before allocating for them (a few bytes may claim 2^31 elements) */
+    const char *present_in;
+    size_t present = data_count(tp, size, &present_in);
+    if (present != t->count) {
+        if (tp->has_raw_data)
+            return pact_fail(c->err, PACT_EFORMAT,
+                             "%s: tensor %s: raw_data has %zu bytes, dims say %zu x %d", c->origin,
+                             nm, tp->raw_data.len, t->count, size);
+        return pact_fail(c->err, PACT_EFORMAT, "%s: tensor %s: %s has %zu elements, dims say %zu",
+                         c->origin, nm, present_in, present, t->count);
+    }
     const size_t alloc = t->count ? t->count : 1;
     if (t->is_int)
         t->i = malloc(sizeof *t->i * alloc);
