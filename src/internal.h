@@ -35,6 +35,11 @@ static inline double pact_clenshaw(const double *c, int d, double y)
     return y * b1 - b2 + c[0];
 }
 
+/* Solves G x = rhs for symmetric positive definite G (m x m, row-major),
+ * overwriting G by its Cholesky factor and rhs by x; -1 if G is not positive
+ * definite (src/poly/cholesky.c). */
+int pact_cholesky_solve(double *G, double *rhs, int m);
+
 /* x[0..n) <- f(x) exactly (in double, rounded to float; ReLU by comparison). */
 void pact_func_apply_f32(pact_func f, float *x, size_t n);
 

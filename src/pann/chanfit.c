@@ -152,39 +152,6 @@ pact_status pact_bins_moments(const pact_bins *bn, int g, pact_func f, int use_t
     return st;
 }
 
-/* Solves G x = r in place for symmetric positive definite G (m x m). */
-static int cholesky(double *G, double *r, int m)
-{
-    for (int j = 0; j < m; j++) {
-        double s = G[(size_t)j * m + j];
-        for (int k = 0; k < j; k++)
-            s -= G[(size_t)j * m + k] * G[(size_t)j * m + k];
-        if (!(s > 0.0))
-            return -1;
-        double l = sqrt(s);
-        G[(size_t)j * m + j] = l;
-        for (int i = j + 1; i < m; i++) {
-            double v = G[(size_t)i * m + j];
-            for (int k = 0; k < j; k++)
-                v -= G[(size_t)i * m + k] * G[(size_t)j * m + k];
-            G[(size_t)i * m + j] = v / l;
-        }
-    }
-    for (int i = 0; i < m; i++) { /* L z = r */
-        double v = r[i];
-        for (int k = 0; k < i; k++)
-            v -= G[(size_t)i * m + k] * r[k];
-        r[i] = v / G[(size_t)i * m + i];
-    }
-    for (int i = m - 1; i >= 0; i--) { /* L^T x = z */
-        double v = r[i];
-        for (int k = i + 1; k < m; k++)
-            v -= G[(size_t)k * m + i] * r[k];
-        r[i] = v / G[(size_t)i * m + i];
-    }
-    return 0;
-}
-
 pact_status pact_moments_solve(const pact_moments *m, int degree, double floor, double *cheb,
                                pact_error *err)
 {
@@ -205,7 +172,7 @@ pact_status pact_moments_solve(const pact_moments *m, int degree, double floor, 
                                    (j == k ? s2 : 0.0);
         cheb[j] = (1.0 - phi) * m->rhs[j] + s2 * m->cf[j];
     }
-    int bad = cholesky(G, cheb, n);
+    int bad = pact_cholesky_solve(G, cheb, n);
     free(G);
     for (int j = 0; !bad && j < n; j++)
         if (!isfinite(cheb[j]))
