@@ -502,6 +502,68 @@ static void test_specs(void)
     checks += 4 + 5 * 2 + (int)(sizeof bad / sizeof bad[0]);
 }
 
+/* What a speed-up target demands of a plan (the README's "Results"): the
+ * most activation slots that may run deeper than depth 2 (degree 3) while
+ * the plan still reaches the target. The DP (its placement and choices are
+ * checked against brute force above) minimises latency with candidates
+ * degree 3 (impact 1) and degree 7 (impact 0), the budget B capping the
+ * degree-3 slots; the smallest B reaching the target leaves n - B slots
+ * deeper. A plan with that many, placed at the end, is then built by hand and
+ * evaluated on its own, so the bound is attained, not only claimed. */
+static void test_target_demands(const pact_cost_profile *prof, int model_depth, double target,
+                                int deeper_expected)
+{
+    pact_error err;
+    pact_cost_layout *net = NULL;
+    CHECK_OK(pact_cost_layout_resnet(prof, model_depth, &net, &err), &err);
+    if (!net)
+        return;
+    int n = pact_cost_layout_n_slots(net);
+    pact_cost_walk *base = uniform(net, prof, "composite:alpha=13", NULL);
+    pact_opt_candidate cand[2] = {{.impact = 1.0}, {.impact = 0.0}};
+    CHECK_OK(pact_cost_act_parse("degree:3", &cand[0].act, &err), &err);
+    CHECK_OK(pact_cost_act_parse("degree:7", &cand[1].act, &err), &err);
+    pact_opt_slot *slots = malloc((size_t)n * sizeof *slots);
+    pact_cost_act *acts = malloc((size_t)n * sizeof *acts);
+    for (int i = 0; slots && i < n; i++)
+        slots[i] = (pact_opt_slot){cand, 2};
+    int deeper = -1;
+    double sp_more = 0.0; /* best speed-up with one slot more at depth 3 */
+    for (int budget = 0; base && slots && budget <= n; budget++) {
+        pact_opt_dp_opts o = {budget > 0 ? budget : 1};
+        pact_cost_walk *w = NULL;
+        CHECK_OK(pact_optimize_dp(net, prof, slots, n, budget, &o, &w, &err), &err);
+        double sp = w ? base->total_ms / w->total_ms : 0.0;
+        pact_cost_walk_free(w);
+        if (sp >= target) {
+            deeper = n - budget;
+            break;
+        }
+        sp_more = sp;
+    }
+    double sp_end = 0.0;
+    if (deeper >= 0 && base && acts) {
+        for (int i = 0; i < n; i++)
+            acts[i] = i < n - deeper ? cand[0].act : cand[1].act;
+        pact_cost_walk *w = NULL;
+        CHECK_OK(pact_cost_evaluate(net, prof, acts, n, &w, &err), &err);
+        sp_end = w ? base->total_ms / w->total_ms : 0.0;
+        pact_cost_walk_free(w);
+    }
+    printf("resnet-%d, %s: >= %.2fx allows at most %d of %d activations deeper than degree 3 "
+           "(the last ones: %.2fx; one more: at best %.2fx)\n",
+           model_depth, pact_cost_profile_name(prof), target, deeper, n, sp_end, sp_more);
+    CHECK(deeper == deeper_expected, "resnet-%d: %d slots deeper than degree 3 at %.2fx, the "
+          "README says %d", model_depth, deeper, target, deeper_expected);
+    CHECK(sp_end >= target && sp_more < target, "resnet-%d: %.2fx with %d deeper slots, %.2fx "
+          "with one more, target %.2fx", model_depth, sp_end, deeper, sp_more, target);
+    checks += 2;
+    free(slots);
+    free(acts);
+    pact_cost_walk_free(base);
+    pact_cost_layout_free(net);
+}
+
 int main(void)
 {
     pact_error err;
@@ -526,6 +588,8 @@ int main(void)
         test_placement_optimal(def, "degree:7");
         test_on_paper(def, 1);
         test_resnet_family(def, 1);
+        test_target_demands(def, 20, 3.02, 3);
+        test_target_demands(def, 32, 2.82, 7);
     }
     if (ofhe) {
         test_on_paper(ofhe, 0);
