@@ -1631,7 +1631,8 @@ typedef struct {
     size_t impact_images;     /* calibration images for impacts (0: 256) */
     size_t verify_images;     /* calibration images for the closed loop (0: all) */
     int batch;                /* images per forward call (0: 64) */
-    int impact_buckets;       /* DP resolution (0: 2000) */
+    int impact_buckets;       /* DP resolution (0: 2000; else more than 2 x the layers,
+                                 at most 100000) */
     pact_stage_fn progress;   /* optional: stage name, done, total */
     void *progress_ctx;
     const double *impacts;    /* optional: every impact item's impact, measured
