@@ -266,7 +266,7 @@ pact_status pact_plan_uniform(const char *spec, const pact_model *model, const p
             pact_layer_interval(&cl, u.margin, &a, &b);
         if (u.kind == U_COMPOSITE) {
             if (f != PACT_RELU && f != PACT_ABS && f != PACT_SIGN) {
-                st = pact_fail(err, PACT_EINVAL, "uniform '%s': layer %s is %s, composite is for relu",
+                st = pact_fail(err, PACT_EINVAL, "uniform '%s': layer %s is %s, composite is for relu, abs or sign",
                                spec, name, pact_func_name(f));
                 break;
             }
