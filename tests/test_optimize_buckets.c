@@ -4,7 +4,8 @@
  * turning the first budget into +inf (no budget: the fastest plan, whatever
  * its impact) or a negative number; just above it, the first plan proposed
  * is the least-impact choice of every layer (computed here from the impacts
- * given, every other candidate being far over the budget). */
+ * given, every other candidate being far over the budget). A count of
+ * degrees out of range is refused naming it. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -106,6 +107,19 @@ int main(void)
                   strstr(err.message, want),
               "impact_buckets %d: %s '%s' (want EINVAL naming impact_buckets %d)", buckets,
               pact_status_str(st), err.message, buckets);
+        pact_optimizer_free(op);
+        n++;
+    }
+
+    /* a count of degrees out of range is named (the message used not to) */
+    {
+        pact_optimize_opts ob = o;
+        ob.n_degrees = 33;
+        pact_optimizer *op = NULL;
+        memset(&err, 0, sizeof err);
+        pact_status st = pact_optimizer_create(&m, ds, cal, lay, prof, &ob, "t", "", &op, &err);
+        CHECK(st == PACT_EINVAL && !op && strstr(err.message, "33"),
+              "33 degrees: %s '%s' (want EINVAL naming 33)", pact_status_str(st), err.message);
         pact_optimizer_free(op);
         n++;
     }

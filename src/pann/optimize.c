@@ -619,7 +619,8 @@ static pact_status check_inputs(pact_optimizer *op)
     if (!(o->margin >= 0.0 && o->margin <= 10.0))
         return pact_fail(op->err, PACT_EINVAL, "optimize: margin %g outside 0..10", o->margin);
     if (o->n_degrees < 0 || o->n_degrees > 32 || o->n_floors < 0 || o->n_floors > 8)
-        return pact_fail(op->err, PACT_EINVAL, "optimize: 0..32 degrees and 0..8 floors");
+        return pact_fail(op->err, PACT_EINVAL, "optimize: %d degrees and %d floors (0..32 and 0..8)",
+                         o->n_degrees, o->n_floors);
     if (o->n_degrees == 0 && o->per_channel) {
         o->n_degrees = (int)(sizeof channel_degrees / sizeof *channel_degrees);
         memcpy(o->degrees, channel_degrees, sizeof channel_degrees);
