@@ -1066,7 +1066,8 @@ pact_status pact_fit_lsq_calib(const pact_calib_layer *layer, pact_func f, doubl
 /* A plan that gives every activation layer of `model` the same kind of
  * approximation (the baselines polyact is measured against). spec:
  *   composite:alpha=A[,B=X]  Lee et al.'s composite minimax ReLU of precision
- *                            2^-A (A = 4..14), B r(x / B) (relu layers only)
+ *                            2^-A (A = 4..14), B r(x / B); relu, abs or sign
+ *                            layers only (their composite forms, see pact_form)
  *   minimax:degree=D[,B=X]   best uniform fit of the layer's function on the interval
  *   cheb:degree=D[,B=X]      Chebyshev interpolation on the interval
  *   lsq:degree=D[,B=X][,floor=F]  least squares weighted by the layer's measured
@@ -1631,7 +1632,8 @@ typedef struct {
     size_t impact_images;     /* calibration images for impacts (0: 256) */
     size_t verify_images;     /* calibration images for the closed loop (0: all) */
     int batch;                /* images per forward call (0: 64) */
-    int impact_buckets;       /* DP resolution (0: 2000) */
+    int impact_buckets;       /* DP resolution (0: 2000; else more than 2 x the layers,
+                                 at most 100000) */
     pact_stage_fn progress;   /* optional: stage name, done, total */
     void *progress_ctx;
     const double *impacts;    /* optional: every impact item's impact, measured

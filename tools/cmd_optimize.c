@@ -203,6 +203,9 @@ int cmd_optimize(int argc, char **argv)
     }
     if (floor_s && (rc = parse_list("floors", floor_s, oo.floors, 8, &oo.n_floors)) != CLI_OK)
         return rc;
+    for (int i = 0; floor_s && i < oo.n_floors; i++)
+        if (!(oo.floors[i] >= 0 && oo.floors[i] <= 1))
+            return cli_error("optimize", CLI_USAGE, "--floors: %g is not a floor in 0..1", oo.floors[i]);
     if (chmargin_s &&
         ((rc = cli_double("optimize", "channel-margin", chmargin_s, &oo.channel_margin)) != CLI_OK ||
          !(oo.channel_margin > 0) || oo.channel_margin > 10))

@@ -11,10 +11,39 @@
 enum { WIDTH = 760, LEFT = 64, RIGHT = 24, BARS_TOP = 48, BARS_H = 170, NAMES_H = 90,
        FRONT_H = 220 };
 
+/* Length of the well-formed UTF-8 sequence at s (no overlongs, surrogates or
+ * code points past U+10FFFF), 0 if it is not one. */
+static int utf8_length(const unsigned char *s)
+{
+    unsigned c = s[0];
+    int len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+    if (c >= 0xf5)
+        len = 0;
+    for (int i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return len;
+}
+
 /* Text content with the five XML specials escaped; names come from model files. */
 static void put_escaped(export_text *t, const char *s)
 {
     for (; *s; s++) {
+        if ((unsigned char)*s >= 0x80) {
+            /* the document is UTF-8: a byte outside a well-formed sequence
+             * would make it ill-formed */
+            int len = utf8_length((const unsigned char *)s);
+            if (len == 0) {
+                export_text_printf(t, "?");
+            } else {
+                export_text_printf(t, "%.*s", len, s);
+                s += len - 1;
+            }
+            continue;
+        }
         switch (*s) {
         case '&': export_text_printf(t, "&amp;"); break;
         case '<': export_text_printf(t, "&lt;"); break;

@@ -6,7 +6,7 @@
 #include "../internal.h"
 
 /* The layer's calibrated [min, max] widened by margin x width on each side
- * (a point range is widened to +-max(1e-3, margin x |x|)). */
+ * (a point range x is widened to +-max(1e-3, |x|), whatever the margin). */
 void pact_layer_interval(const pact_calib_layer *cl, double margin, double *a, double *b);
 
 /* Least squares of degree `degree` on [a, b] weighted by the layer's measured

@@ -619,7 +619,8 @@ static pact_status check_inputs(pact_optimizer *op)
     if (!(o->margin >= 0.0 && o->margin <= 10.0))
         return pact_fail(op->err, PACT_EINVAL, "optimize: margin %g outside 0..10", o->margin);
     if (o->n_degrees < 0 || o->n_degrees > 32 || o->n_floors < 0 || o->n_floors > 8)
-        return pact_fail(op->err, PACT_EINVAL, "optimize: 0..32 degrees and 0..8 floors");
+        return pact_fail(op->err, PACT_EINVAL, "optimize: %d degrees and %d floors (0..32 and 0..8)",
+                         o->n_degrees, o->n_floors);
     if (o->n_degrees == 0 && o->per_channel) {
         o->n_degrees = (int)(sizeof channel_degrees / sizeof *channel_degrees);
         memcpy(o->degrees, channel_degrees, sizeof channel_degrees);
@@ -652,6 +653,13 @@ static pact_status check_inputs(pact_optimizer *op)
         o->batch = 64;
     if (o->batch < 1 || o->batch > 4096)
         return pact_fail(op->err, PACT_EINVAL, "optimize: batch %d outside 1..4096", o->batch);
+    /* loop_start reserves 2 buckets per layer for the least-impact plan: with
+     * fewer its first budget is infinite or negative */
+    int buckets = o->impact_buckets ? o->impact_buckets : 2000;
+    if (buckets <= 2 * m->n_act || buckets > 100000)
+        return pact_fail(op->err, PACT_EINVAL,
+                         "optimize: impact_buckets %d outside %d..100000 (more than 2 per layer)",
+                         buckets, 2 * m->n_act + 1);
     if (pact_cost_layout_n_slots(op->layout) != m->n_act)
         return pact_fail(op->err, PACT_EMISMATCH, "optimize: the cost layout has %d activation slots, the model %d",
                          pact_cost_layout_n_slots(op->layout), m->n_act);
@@ -818,8 +826,8 @@ static pact_status loop_start(pact_optimizer *op)
         hi += mx;
     }
     /* the most accurate plan first: if it fails, nothing will pass. Each
-     * impact is rounded up to a bucket of budget / buckets: leave room for one
-     * bucket per layer so the least-impact choices fit */
+     * impact is rounded up to a bucket of budget / buckets: leave room for two
+     * buckets per layer so the least-impact choices fit */
     int buckets = op->o.impact_buckets ? op->o.impact_buckets : 2000;
     op->b0 = lo / (1.0 - 2.0 * op->n_layers / (double)buckets) + 1e-12;
     op->hi = hi;

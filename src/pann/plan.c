@@ -143,6 +143,10 @@ static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
                          in->n_channels);
     if (in->n_channels > 0)
         return validate_channels(i, in, err);
+    if (!in->degrees || !in->cheb ||
+        (in->form == PACT_FORM_COMPOSITE && (!in->part_a || !in->part_b)))
+        return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): NULL %s", i, in->name,
+                         !in->degrees ? "degrees" : !in->cheb ? "cheb" : "part_a/part_b");
     if (!(isfinite(in->a) && isfinite(in->b) && in->a < in->b && isfinite(in->b - in->a)))
         return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): interval [%g, %g] needs finite a < b, b - a finite",
                          i, in->name, in->a, in->b);
@@ -174,6 +178,9 @@ static pact_status validate(int i, const pact_plan_layer *in, pact_error *err)
         if (!(isfinite(pa) && isfinite(pb) && pa < pb && isfinite(pb - pa)))
             return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): part %d interval [%g, %g] needs finite a < b, b - a finite",
                              i, in->name, k, pa, pb);
+        if (!in->cheb[k])
+            return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): part %d has no coefficients",
+                             i, in->name, k);
         for (int j = 0; j <= d; j++)
             if (!isfinite(in->cheb[k][j]))
                 return pact_fail(err, PACT_EINVAL, "plan layer %d (%s): part %d coefficient %d is not finite",

@@ -48,8 +48,13 @@ pact_status pact_plan_set_composite(pact_plan *plan, int i, const char *name, pa
 void pact_layer_interval(const pact_calib_layer *cl, double margin, double *a, double *b)
 {
     double w = cl->max - cl->min;
+    if (w <= 0.0 && !(margin > 0.0)) { /* a point, no margin: still a real interval */
+        *a = cl->min - fmax(1e-3, fabs(cl->min));
+        *b = cl->max + fmax(1e-3, fabs(cl->min));
+        return;
+    }
     if (w <= 0.0)
-        w = fmax(1e-3, fabs(cl->min)) / (margin > 0.0 ? margin : 1.0);
+        w = fmax(1e-3, fabs(cl->min)) / margin;
     *a = cl->min - margin * w;
     *b = cl->max + margin * w;
 }
@@ -261,7 +266,7 @@ pact_status pact_plan_uniform(const char *spec, const pact_model *model, const p
             pact_layer_interval(&cl, u.margin, &a, &b);
         if (u.kind == U_COMPOSITE) {
             if (f != PACT_RELU && f != PACT_ABS && f != PACT_SIGN) {
-                st = pact_fail(err, PACT_EINVAL, "uniform '%s': layer %s is %s, composite is for relu",
+                st = pact_fail(err, PACT_EINVAL, "uniform '%s': layer %s is %s, composite is for relu, abs or sign",
                                spec, name, pact_func_name(f));
                 break;
             }

@@ -238,6 +238,8 @@ static pact_status capture(const pact_model *m, const pact_dataset *data, size_t
         int cnt = (int)(images - i < (size_t)batch ? images - i : (size_t)batch);
         st = run_batch(m, data, i, cnt, k, refit_hook, cx, pb, err);
     }
+    if (st == PACT_OK && images > 0 && cx->channels == 0)
+        st = pact_fail(err, PACT_EMISMATCH, "refit: the model never called the hook of layer %d", k);
     if (st == PACT_OK && cx->cap_n != images * (size_t)cx->channels * (size_t)cx->spatial)
         st = pact_fail(err, PACT_EMISMATCH, "refit: layer %d: %zu values captured for %zu images",
                        k, cx->cap_n, images);
@@ -246,7 +248,7 @@ static pact_status capture(const pact_model *m, const pact_dataset *data, size_t
 
 /* Fits layer k's polynomials from the PANN's inputs xp and the exact inputs
  * xe (turned into the exact outputs here). */
-static pact_status fit_layer(pact_func f, const float *xp, float *xe, size_t images, int channels,
+static pact_status fit_layer(int layer, pact_func f, const float *xp, float *xe, size_t images, int channels,
                              int spatial, int degree, double floor, int per_channel, double margin,
                              const pact_group_poly *cover, pact_group_poly *gp, pact_error *err)
 {
@@ -275,7 +277,7 @@ static pact_status fit_layer(pact_func f, const float *xp, float *xe, size_t ima
             lhi = fmax(lhi, hi[g]);
         }
     if (st == PACT_OK && !(llo <= lhi))
-        st = pact_fail(err, PACT_ENUMERIC, "refit: every input of a layer is not finite");
+        st = pact_fail(err, PACT_ENUMERIC, "refit: layer %d: no finite input in the PANN", layer);
     for (int g = 0; st == PACT_OK && g < groups; g++) {
         pact_channel_interval(lo[g], hi[g], llo, lhi, margin, &a[g], &b[g]);
         if (cover && cover->groups == groups) {
@@ -324,7 +326,7 @@ pact_status pact_refit(const pact_model *model, const pact_dataset *data, size_t
         if (st == PACT_OK)
             st = capture(model, data, images, batch, k, NULL, &ec, &pb, err);
         if (st == PACT_OK)
-            st = fit_layer(model->act_funcs[k], pc.cap, ec.cap, images, pc.channels, pc.spatial,
+            st = fit_layer(k, model->act_funcs[k], pc.cap, ec.cap, images, pc.channels, pc.spatial,
                            degrees[k], floors[k], per_channel, margin, cover ? cover[k] : NULL,
                            &polys[k], err);
     }
