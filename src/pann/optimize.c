@@ -152,7 +152,7 @@ struct pact_optimizer {
     int *n_cands;
     size_t n_items;    /* impact items: (layer, candidate), layer-major */
     int impacts_set;
-    pact_error *err;   /* the current call's */
+    pact_error *err;   /* the current call's; NULL between calls */
 
     /* impact measurement, cached between items */
     size_t imgs;
@@ -373,9 +373,8 @@ static pact_status impact_state(pact_optimizer *op, int l)
     return st;
 }
 
-pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impact, pact_error *err)
+static pact_status impact_call(pact_optimizer *op, size_t item, double *impact, pact_error *err)
 {
-    op->err = err;
     if (item >= op->n_items)
         return pact_fail(err, PACT_EINVAL, "optimize: impact item %zu outside 0..%zu", item,
                          op->n_items - 1);
@@ -400,6 +399,16 @@ pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impac
     }
     if (st == PACT_OK)
         *impact = mean_kl(op->ref, op->got, op->imgs, nc);
+    return st;
+}
+
+/* op->err is the current call's error only: set on entry, cleared on return,
+ * so the optimizer keeps no pointer to the caller's memory between calls. */
+pact_status pact_optimizer_impact(pact_optimizer *op, size_t item, double *impact, pact_error *err)
+{
+    op->err = err;
+    pact_status st = impact_call(op, item, impact, err);
+    op->err = NULL;
     return st;
 }
 
@@ -793,6 +802,7 @@ pact_status pact_optimizer_create(const pact_model *model, const pact_dataset *d
         return st;
     }
     op->n_items = (size_t)op->n_layers * (size_t)(op->o.n_degrees * op->o.n_floors);
+    op->err = NULL;
     *out = op;
     return PACT_OK;
 }
@@ -834,9 +844,8 @@ static pact_status loop_start(pact_optimizer *op)
     return solve(op, op->b0, &op->pending);
 }
 
-pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pact_error *err)
+static pact_status next_call(pact_optimizer *op, int *choices, int *done, pact_error *err)
 {
-    op->err = err;
     *done = 0;
     if (!op->impacts_set)
         return pact_fail(err, PACT_EINVAL, "optimize: the impacts are not set");
@@ -870,6 +879,14 @@ pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pac
     op->loop = LOOP_DONE;
     *done = 1;
     return PACT_OK;
+}
+
+pact_status pact_optimizer_next(pact_optimizer *op, int *choices, int *done, pact_error *err)
+{
+    op->err = err;
+    pact_status st = next_call(op, choices, done, err);
+    op->err = NULL;
+    return st;
 }
 
 /* Whether a verified plan meets the accuracy conditions. */
@@ -917,9 +934,8 @@ pact_status pact_optimizer_tell(pact_optimizer *op, double accuracy, double back
     return PACT_OK;
 }
 
-pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **out, pact_error *err)
+static pact_status result_call(pact_optimizer *op, pact_plan **out, pact_error *err)
 {
-    op->err = err;
     *out = NULL;
     if (op->loop != LOOP_DONE || !op->best)
         return pact_fail(err, PACT_EINVAL, "optimize: the closed loop has not finished");
@@ -945,6 +961,14 @@ pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **out, pact_erro
                          op->backbone - op->best_acc, op->best_acc, op->backbone, op->best_agree,
                          op->o.max_drop, op->o.min_agreement);
     return PACT_OK;
+}
+
+pact_status pact_optimizer_result(pact_optimizer *op, pact_plan **out, pact_error *err)
+{
+    op->err = err;
+    pact_status st = result_call(op, out, err);
+    op->err = NULL;
+    return st;
 }
 
 pact_status pact_optimize(const pact_model *model, const pact_dataset *data, const pact_calib *calib,
