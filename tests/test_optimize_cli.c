@@ -1,7 +1,8 @@
 /* polyact optimize: a --floors entry outside 0..1 (or not a number) is a
  * usage error (exit 2, one line naming the flag and the value), found before
  * anything is loaded; it used to pass the CLI and fail later as a runtime
- * error (exit 1) once the model and data were read. */
+ * error (exit 1) once the model and data were read. Likewise --refit-images
+ * without --refit, which used to be ignored silently. */
 #include "testutil.h"
 
 #include <string.h>
@@ -32,5 +33,14 @@ int main(void)
               "--floors %s: exit %d (want 2), output '%s'", bad[k], rc, out);
         n++;
     }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "'%s' optimize --model /nonexistent/m.safetensors --data /nonexistent "
+             "-o /nonexistent/plan.json --refit-images 64 2>&1",
+             pact_test_cli());
+    int rc = pact_test_run(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--refit-images needs --refit") && lines(out) == 1,
+          "--refit-images without --refit: exit %d (want 2), output '%s'", rc, out);
+    n++;
     return pact_test_done("test_optimize_cli", n);
 }

@@ -213,6 +213,8 @@ int cmd_optimize(int argc, char **argv)
                                    chmargin_s);
     oo.per_channel = per_channel;
     oo.refit = refit;
+    if (refit_img_s && !refit)
+        return cli_error("optimize", CLI_USAGE, "--refit-images needs --refit");
     if (refit_img_s) {
         long v;
         if ((rc = cli_int("optimize", "refit-images", refit_img_s, 1, 1000000, &v)) != CLI_OK)

@@ -467,17 +467,16 @@ static pact_status solve(pact_optimizer *op, double budget, pact_cost_walk **wal
             st = pact_fail(op->err, PACT_ENOMEM, "optimize: out of memory");
             break;
         }
-        int k = 0;
         for (int c = 0; c < op->n_cands[l]; c++) {
             const candidate *cd = &op->cands[l][c];
-            /* an exploding candidate (non-finite output) is no candidate; a
-             * finite one keeps its index for the walk's choice */
-            oc[l][k].act = (pact_cost_act){1, {cd->degree}, 0};
-            oc[l][k].impact = isfinite(cd->impact) ? cd->impact : 1e30;
-            k++;
+            /* an exploding candidate (non-finite output) stays in its place, so
+             * indices match the walk's choice, with an impact no finite budget
+             * admits */
+            oc[l][c].act = (pact_cost_act){1, {cd->degree}, 0};
+            oc[l][c].impact = isfinite(cd->impact) ? cd->impact : 1e30;
         }
         slots[l].candidates = oc[l];
-        slots[l].n_candidates = k;
+        slots[l].n_candidates = op->n_cands[l];
     }
     pact_opt_dp_opts dpo = {op->o.impact_buckets};
     if (st == PACT_OK)

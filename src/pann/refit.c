@@ -118,8 +118,13 @@ static pact_status ranges_hook(void *vctx, int layer, float *x, int batch, int c
 static pact_status bins_hook(void *vctx, int layer, float *x, int batch, int channels,
                              int spatial, pact_error *err)
 {
-    (void)err;
     exact_ctx *cx = vctx;
+    if (channels < 1 || batch < 0 || spatial < 0)
+        return pact_fail(err, PACT_EINVAL, "fit: layer %d passed %d x %d x %d values", layer, batch,
+                         channels, spatial);
+    if (cx->bins[layer].groups > 1 && cx->bins[layer].groups != channels)
+        return pact_fail(err, PACT_EMISMATCH, "fit: layer %d passed %d channels, then %d", layer,
+                         cx->bins[layer].groups, channels);
     pact_bins_add(&cx->bins[layer], x, NULL, (size_t)(batch > 0 ? batch : 0), channels,
                   (size_t)(spatial > 0 ? spatial : 0));
     pact_func_apply_f32(cx->model->act_funcs[layer], x, (size_t)batch * (size_t)channels * (size_t)spatial);
