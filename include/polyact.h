@@ -1022,9 +1022,10 @@ pact_status pact_plan_set_note(pact_plan *plan, const char *key, const char *val
                                pact_error *err);
 const char *pact_plan_get_note(const pact_plan *plan, const char *key); /* NULL if absent */
 
-/* Checks that the plan belongs to `model`: same layer count and names, and
- * (when both are non-empty) the same weights sha256. PACT_EMISMATCH names the
- * first difference. */
+/* Checks that the plan belongs to `model`: same layer count and names, the
+ * same activation function per layer (a relu plan does not fit a network run
+ * with --act gelu), and (when both are non-empty) the same weights sha256.
+ * PACT_EMISMATCH names the first difference. */
 pact_status pact_plan_check_model(const pact_plan *plan, const pact_model *model,
                                   const char *model_sha256, pact_error *err);
 

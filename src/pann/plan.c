@@ -403,6 +403,11 @@ pact_status pact_plan_check_model(const pact_plan *p, const pact_model *m, const
         if (strcmp(p->layers[i].name, m->act_names[i]) != 0)
             return pact_fail(err, PACT_EMISMATCH, "plan layer %d is '%s', model's is '%s'", i,
                              p->layers[i].name, m->act_names[i]);
+        if (m->act_funcs && p->layers[i].func != m->act_funcs[i])
+            return pact_fail(err, PACT_EMISMATCH,
+                             "plan layer %d (%s) approximates %s, the model's activation there is %s",
+                             i, p->layers[i].name, pact_func_name(p->layers[i].func),
+                             pact_func_name(m->act_funcs[i]));
     }
     return PACT_OK;
 }
