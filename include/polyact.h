@@ -863,6 +863,13 @@ const char *pact_calib_model_name(const pact_calib *calib);
 const char *pact_calib_model_sha256(const pact_calib *calib);
 const char *pact_calib_data_name(const pact_calib *calib);
 
+/* Checks that the calibration was measured on `model`: same layer count,
+ * names and activation function per layer (inputs of a network run with
+ * --act gelu are not those of its relu run), and (when both are non-empty)
+ * the same weights sha256. PACT_EMISMATCH names the first difference. */
+pact_status pact_calib_check_model(const pact_calib *calib, const pact_model *model,
+                                   const char *model_sha256, pact_error *err);
+
 /* Writes the calibration as JSON to `path` atomically (a temporary file in the
  * same folder, then rename). PACT_EIO naming the path. */
 pact_status pact_calib_save(const pact_calib *calib, const char *path, pact_error *err);

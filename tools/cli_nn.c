@@ -100,12 +100,11 @@ int cli_load_net_and_data(const char *cmd, const cli_net_flags *f, pact_split de
 
 int cli_check_calib(const char *cmd, const char *path, const pact_calib *cal, const pact_net *net)
 {
-    const char *sha = pact_calib_model_sha256(cal);
-    if (sha[0] && strcmp(sha, pact_net_sha256(net)) != 0)
-        return cli_error(cmd, CLI_RUNTIME,
-                         "%s was calibrated on other weights (sha256 %.12s..., the model's is "
-                         "%.12s...)",
-                         path, sha, pact_net_sha256(net));
+    pact_model m;
+    pact_net_model(net, &m);
+    pact_error err;
+    if (pact_calib_check_model(cal, &m, pact_net_sha256(net), &err) != PACT_OK)
+        return cli_error(cmd, CLI_RUNTIME, "%s: %s", path, err.message);
     return CLI_OK;
 }
 

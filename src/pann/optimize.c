@@ -671,16 +671,15 @@ static pact_status check_inputs(pact_optimizer *op)
     if (pact_cost_layout_n_slots(op->layout) != m->n_act)
         return pact_fail(op->err, PACT_EMISMATCH, "optimize: the cost layout has %d activation slots, the model %d",
                          pact_cost_layout_n_slots(op->layout), m->n_act);
-    if (pact_calib_layer_count(op->calib) != m->n_act)
-        return pact_fail(op->err, PACT_EMISMATCH, "optimize: the calibration has %d layers, the model %d",
-                         pact_calib_layer_count(op->calib), m->n_act);
+    pact_status st = pact_calib_check_model(op->calib, m, NULL, op->err);
+    if (st != PACT_OK)
+        return st;
     for (int i = 0; i < m->n_act; i++) {
-        pact_calib_layer cl = *pact_calib_layer_at(op->calib, i);
         const char *slot = pact_cost_layout_slot_name(op->layout, i);
-        if (strcmp(cl.name, m->act_names[i]) != 0 || strcmp(slot, m->act_names[i]) != 0)
+        if (strcmp(slot, m->act_names[i]) != 0)
             return pact_fail(op->err, PACT_EMISMATCH,
-                             "optimize: layer %d is '%s' in the model, '%s' in the calibration, '%s' in the cost layout",
-                             i, m->act_names[i], cl.name, slot);
+                             "optimize: layer %d is '%s' in the model, '%s' in the cost layout", i,
+                             m->act_names[i], slot);
     }
     if (pact_dataset_count(op->data) == 0)
         return pact_fail(op->err, PACT_EINVAL, "optimize: no calibration images");

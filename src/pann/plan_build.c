@@ -236,15 +236,8 @@ pact_status pact_plan_uniform(const char *spec, const pact_model *model, const p
                       u.kind == U_AUTOREP;
     if (needs_calib && !cal)
         return pact_fail(err, PACT_EINVAL, "uniform '%s' needs a calibration (--calib)", spec);
-    if (cal && pact_calib_layer_count(cal) != model->n_act)
-        return pact_fail(err, PACT_EMISMATCH, "calibration has %d layers, model %d",
-                         pact_calib_layer_count(cal), model->n_act);
-    for (int i = 0; cal && i < model->n_act; i++) {
-        const char *cname = pact_calib_layer_at(cal, i)->name;
-        if (strcmp(cname, model->act_names[i]) != 0)
-            return pact_fail(err, PACT_EMISMATCH, "calibration layer %d is '%s', model's is '%s'", i,
-                             cname, model->act_names[i]);
-    }
+    if (cal && (st = pact_calib_check_model(cal, model, NULL, err)) != PACT_OK)
+        return st;
     double bound = u.bmode == B_NUMBER ? u.bound : u.bmode == B_AUTO ? auto_bound(cal) : 0.0;
     pact_plan *plan = NULL;
     st = pact_plan_create(model_name, model_sha256, model->n_act, &plan, err);
