@@ -117,7 +117,7 @@ static void check_optimize(void)
     rc = so_run("'%s' optimize --model '%s' --data '%s' --images 48 --impact-images 16 --batch 16 "
                 "--degrees 2,7 --floors 0.2 --threads 1 --calib serial.json --impacts impacts.json "
                 "-o p.json", CLI, so_model, so_train);
-    expect_fail(rc, 1, "an impact table for other degrees", "another job");
+    expect_fail(rc, 1, "an impact table for other degrees", "another job (degrees: [2,5] in the file, [2,7] here)");
     rc = so_run("'%s' optimize --model '%s' --data '%s' %s --impacts imp.0.json -o p.json", CLI,
                 so_model, so_train, common);
     expect_fail(rc, 1, "an incomplete impact table", "merge every shard");
@@ -151,7 +151,8 @@ static void check_optimize(void)
     rc = so_run("'%s' optimize --model '%s' --data '%s' --images 48 --impact-images 16 --batch 16 "
                 "--degrees 3 --floors 0.03,0.2 --threads 1 --calib serial.json --impacts pcimpacts.json "
                 "-o p.json", CLI, so_model, so_train);
-    expect_fail(rc, 1, "a per-channel impact table without --per-channel", "another job");
+    expect_fail(rc, 1, "a per-channel impact table without --per-channel",
+                "another job (per_channel: 1 in the file, absent here)");
 }
 
 int main(void)

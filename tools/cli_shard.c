@@ -106,6 +106,36 @@ int cli_shard_finish(const char *cmd, pact_partial *p, const char *output)
     return rc;
 }
 
+/* Names the first job field that differs between a partial file's job and
+ * this run's (both JSON objects from cli_job_text), e.g.
+ * "flags.per_channel: 0 in the file, 1 here". */
+static void job_difference(const char *file_job, const char *run_job, char *out, size_t n)
+{
+    cJSON *a = cJSON_Parse(file_job), *b = cJSON_Parse(run_job);
+    snprintf(out, n, "other model, images, calibration or flags");
+    /* this run's fields in order, then the file's that this run lacks */
+    for (int pass = 0; pass < 2; pass++) {
+        const cJSON *item = NULL, *from = pass == 0 ? b : a, *to = pass == 0 ? a : b;
+        cJSON_ArrayForEach(item, from)
+        {
+            const cJSON *other = to ? cJSON_GetObjectItemCaseSensitive(to, item->string) : NULL;
+            if (other && (pass == 1 || cJSON_Compare(item, other, 1)))
+                continue;
+            char *p_item = cJSON_PrintUnformatted(item);
+            char *p_other = other ? cJSON_PrintUnformatted(other) : NULL;
+            const char *in_file = pass == 0 ? p_other : p_item, *here = pass == 0 ? p_item : p_other;
+            snprintf(out, n, "%s: %.60s in the file, %.60s here", item->string,
+                     in_file ? in_file : "absent", here ? here : "absent");
+            free(p_item);
+            free(p_other);
+            pass = 2;
+            break;
+        }
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
 int cli_partial_load_complete(const char *cmd, const char *path, const char *kind,
                               const char *job_text, pact_partial **p)
 {
@@ -123,9 +153,11 @@ int cli_partial_load_complete(const char *cmd, const char *path, const char *kin
     if (strcmp(pact_partial_kind(*p), kind) != 0)
         rc = cli_error(cmd, CLI_RUNTIME, "%s: holds '%s' results, not '%s'", path,
                        pact_partial_kind(*p), kind);
-    else if (strcmp(pact_partial_job(*p), job_text) != 0)
-        rc = cli_error(cmd, CLI_RUNTIME,
-                       "%s: made for another job (other model, images, calibration or flags)", path);
+    else if (strcmp(pact_partial_job(*p), job_text) != 0) {
+        char why[256];
+        job_difference(pact_partial_job(*p), job_text, why, sizeof why);
+        rc = cli_error(cmd, CLI_RUNTIME, "%s: made for another job (%s)", path, why);
+    }
     else if (pact_partial_present(*p) != pact_partial_item_count(*p))
         rc = cli_error(cmd, CLI_RUNTIME, "%s: holds %zu of %zu items: merge every shard first",
                        path, pact_partial_present(*p), pact_partial_item_count(*p));
