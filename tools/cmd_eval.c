@@ -93,6 +93,7 @@ static const char usage[] =
     "  --calib C          calib.json of this model (polyact calibrate on training images)\n"
     "  --fixed F          HE-precision simulation: values on the grid 2^-F (8..52)\n"
     "  --noise SIGMA      Gaussian noise of std SIGMA added to every rounded value\n"
+    "                     (a normal deviate per value: about 15x the time of --fixed)\n"
     "  --seed S           noise seed (default 1)\n"
     "  --images N         evaluate the first N images only\n"
     "  --batch B          images per forward pass (default 64)\n"

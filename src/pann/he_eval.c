@@ -50,14 +50,23 @@ void pact_fx_seed(pact_fx *fx, uint64_t seed, uint64_t stream)
     uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
     fx->rng[0] = splitmix(&x);
     fx->rng[1] = splitmix(&x) | 1u;
+    fx->has_spare = 0;
 }
 
-static double gauss(uint64_t s[2])
+/* Box-Muller on two uniforms in (0, 1]: two independent normals per log and
+ * square root, the second kept for the next call. */
+static double gauss(pact_fx *fx)
 {
-    /* Box-Muller on two uniforms in (0, 1]. */
-    double u1 = ((double)(xs_next(s) >> 11) + 1.0) * 0x1p-53;
-    double u2 = (double)(xs_next(s) >> 11) * 0x1p-53;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    if (fx->has_spare) {
+        fx->has_spare = 0;
+        return fx->spare;
+    }
+    double u1 = ((double)(xs_next(fx->rng) >> 11) + 1.0) * 0x1p-53;
+    double u2 = (double)(xs_next(fx->rng) >> 11) * 0x1p-53;
+    double r = sqrt(-2.0 * log(u1)), t = 6.283185307179586 * u2;
+    fx->spare = r * sin(t);
+    fx->has_spare = 1;
+    return r * cos(t);
 }
 
 static void fx_init(pact_fx *fx)
@@ -85,7 +94,7 @@ double pact_fx_round(pact_fx *fx, double v)
     if (fx->frac_bits > 0)
         v = grid(fx, v);
     if (fx->noise_sigma > 0.0)
-        v += fx->noise_sigma * gauss(fx->rng);
+        v += fx->noise_sigma * gauss(fx);
     return v;
 }
 

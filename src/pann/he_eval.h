@@ -19,6 +19,8 @@ typedef struct {
     uint64_t rng[2];    /* xorshift128+ state; advanced by each call */
     uint64_t mults;     /* non-scalar multiplications performed (counted) */
     double scale, inv;  /* 2^F and 2^-F (set by pact_fx_seed / on first use) */
+    double spare;       /* Box-Muller's second normal, when has_spare */
+    int has_spare;
 } pact_fx;
 
 /* Seeds fx->rng from (seed, stream) so that results do not depend on how work
