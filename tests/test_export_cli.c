@@ -52,6 +52,13 @@ static int count_files(void)
 }
 
 /* Runs `polyact export ARGS` in the test folder; stdout to `out`, stderr to err.txt. */
+static const char *path_of(const char *name)
+{
+    static char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return p;
+}
+
 static int run(const char *args)
 {
     char cmd[2048];
@@ -198,6 +205,14 @@ int main(void)
     expect_fail("--to c --prefix 9bad plan.json -o out.txt", 2);
     expect_fail("--to openfhe --folded=1 plan.json -o out.txt", 2);
     expect_fail("--to", 2);
+    /* -o naming the plan itself (any spelling) would replace the plan by its export */
+    char *before = slurp(path_of("plan.json"));
+    expect_fail("--to openfhe plan.json -o ./plan.json", 2);
+    char *after = slurp(path_of("plan.json"));
+    CHECK(before && after && strcmp(before, after) == 0, "export -o ./plan.json changed plan.json");
+    n++;
+    free(before);
+    free(after);
 
     /* runtime errors: exit 1 */
     expect_fail("--to openfhe missing.json -o out.txt", 1);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_error(const char *cmd, int code, const char *fmt, ...)
@@ -129,4 +130,19 @@ int cli_range(const char *cmd, const char *flag, const char *s, double *a, doubl
 int cli_stderr_is_tty(void)
 {
     return isatty(2);
+}
+
+int cli_check_output(const char *cmd, const char *output, const char *const *inputs, int n)
+{
+    struct stat so;
+    if (!output || stat(output, &so) != 0)
+        return CLI_OK; /* a new file clobbers nothing */
+    for (int i = 0; i < n; i++) {
+        struct stat si;
+        if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino)
+            return cli_error(cmd, CLI_USAGE, "-o %s is the input %s: write the output elsewhere",
+                             output, inputs[i]);
+    }
+    return CLI_OK;
 }

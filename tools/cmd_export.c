@@ -48,6 +48,8 @@ int cmd_export(int argc, char **argv)
         return cli_error("export", CLI_USAGE, "--to openfhe|lattigo|c is required (see --help)");
     if (!pos[0])
         return cli_error("export", CLI_USAGE, "no plan file given (see --help)");
+    if ((rc = cli_check_output("export", output, pos, 1)) != CLI_OK)
+        return rc;
     pact_error err;
     pact_export_format format;
     if (pact_export_format_from_name(to, &format, &err) != PACT_OK)
