@@ -20,12 +20,12 @@ cmake --build "$work/cmake" >/dev/null
 "$work/cmake/fit_relu"
 "$work/cmake/user_inference"
 "$work/cmake/resnet_by_hand" "${by_hand_args[@]}" "$work/plan.json" \
-    --calib-images 64 --test-images 64 --impact-images 8
+    --calib-images 64 --test-images 64 --impact-images 8 --max-drop 100
 echo "== examples via pkg-config"
 cp examples/*.c examples/Makefile "$work/"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" make -s -C "$work" >/dev/null
 "$work/fit_relu"
 "$work/user_inference"
 "$work/resnet_by_hand" "${by_hand_args[@]}" "$work/plan.json" \
-    --calib-images 64 --test-images 64 --impact-images 8
+    --calib-images 64 --test-images 64 --impact-images 8 --max-drop 100
 echo "installed-package examples: 3 passed, 0 failed"
