@@ -33,7 +33,13 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 int cli_lib_error(const char *cmd, const pact_error *err, int einval_is_usage)
 {
     int code = (einval_is_usage && err->status == PACT_EINVAL) ? CLI_USAGE : CLI_RUNTIME;
-    return cli_error(cmd, code, "%s", err->message[0] ? err->message : pact_status_str(err->status));
+    const char *msg = err->message[0] ? err->message : pact_status_str(err->status);
+    /* library messages name their stage ("optimize: ..."); the line already
+     * starts with "polyact <cmd>: ", so drop a repeat of it */
+    size_t n = strlen(cmd);
+    if (strncmp(msg, cmd, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        msg += n + 2;
+    return cli_error(cmd, code, "%s", msg);
 }
 
 static const cli_option *find_option(const cli_option *opts, const char *name, size_t len)

@@ -21,7 +21,10 @@ static const char usage[] =
     "                   | compose:D1,D2,...   (default composite:alpha=13)\n"
     "  --cost FILE      cost profile JSON (default: built-in mpcnn-log, the\n"
     "                   published ResNet-20 log; see data/profiles/)\n"
-    "  --json           machine-readable output on stdout\n";
+    "  --json           machine-readable output on stdout\n"
+    "\n"
+    "Exit 0 success, 1 runtime error (unreadable profile, a plan that cannot\n"
+    "fit the levels), 2 usage error.\n";
 
 static const char *kind_str(pact_cost_op_kind k)
 {

@@ -372,8 +372,12 @@ int cmd_fit(int argc, char **argv)
     } else {
         printf("%s on [%.17g, %.17g], %s, degree %d\n", pact_func_name(func), a, b, mname, d);
         printf("max_error  %.12e at x = %.17g\n", max_err, argmax);
-        printf("depth      %d (baby-step giant-step, baby %d, giant %d)\n", plan.depth,
-               plan.baby, plan.giant);
+        if (plan.giant == 0)
+            printf("depth      %d (every T_k formed directly, no baby-step giant-step split)\n",
+                   plan.depth);
+        else
+            printf("depth      %d (baby-step giant-step, baby %d, giant %d)\n", plan.depth,
+                   plan.baby, plan.giant);
         printf("mults      %d non-scalar, %d scalar\n", plan.nonscalar_mults,
                plan.scalar_mults);
         printf("cheb_coeffs: p(x) = sum c[k] T_k((2x - a - b)/(b - a)), c[0] not halved\n");

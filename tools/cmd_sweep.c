@@ -23,7 +23,7 @@ static const char usage[] =
     "  --alphas A..B      range of alpha, within 4..14 (default 6..14)\n"
     "  --fixed F          evaluate in fixed point 2^-F instead of fp64\n"
     "  --images N         first N test images only\n"
-    "  --threads T        engine threads (default 1)\n"
+    "  --threads T        engine threads (default: all processors)\n"
     "  --input-mean A,B,C override the model's input normalisation mean\n"
     "  --input-std A,B,C  override the model's input normalisation std\n"
     "  --classes K        check that the model has K outputs per image\n"
