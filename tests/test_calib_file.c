@@ -275,7 +275,7 @@ int main(void)
     char *cut = strndup(good, (size_t)size / 2);
     write_text(cut);
     free(cut);
-    n += expect("truncated", PACT_EFORMAT, "not valid JSON");
+    n += expect("truncated", PACT_EFORMAT, "not valid JSON (near byte");
     write_text("");
     n += expect("empty", PACT_EFORMAT, "not valid JSON");
     write_text("[1, 2]");

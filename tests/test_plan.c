@@ -211,7 +211,7 @@ int main(void)
     char *good = slurp(path);
     if (good) {
         good[strlen(good) / 2] = '\0';
-        expect_reject(dir, "truncated", good, "not valid JSON");
+        expect_reject(dir, "truncated", good, "not valid JSON (near byte");
         free(good);
     }
     pact_plan *none = NULL;

@@ -266,9 +266,11 @@ pact_status pact_calib_parse(const char *text, size_t size, const char *name,
     if (!name)
         name = "calibration";
     reader r = {name, err, size};
-    cJSON *root = cJSON_ParseWithLength(text, size);
+    long at;
+    cJSON *root = pact_json_parse(text, size, &at);
     if (!root)
-        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON", name);
+        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON (near byte %ld of %zu)", name, at,
+                         size);
     pact_status st = from_json(&r, root, out);
     cJSON_Delete(root);
     return st;

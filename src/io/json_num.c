@@ -60,3 +60,11 @@ cJSON *pact_json_counts(const uint64_t *v, size_t n)
     }
     return a;
 }
+
+cJSON *pact_json_parse(const char *text, size_t size, long *error_at)
+{
+    const char *end = NULL; /* cJSON's own error pointer is a global: not used */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, 0);
+    *error_at = !root && end && end >= text && end <= text + size ? (long)(end - text) : -1;
+    return root;
+}

@@ -28,4 +28,9 @@ cJSON *pact_json_count(uint64_t v);
 /* An array of n counts; NULL on no memory. */
 cJSON *pact_json_counts(const uint64_t *v, size_t n);
 
+/* Parses `size` bytes of JSON text; NULL on a syntax error (or no memory),
+ * with *error_at the byte offset cJSON stopped at (-1 if unknown), for
+ * messages such as "not valid JSON (near byte 1234 of 5678)". */
+cJSON *pact_json_parse(const char *text, size_t size, long *error_at);
+
 #endif

@@ -366,9 +366,11 @@ pact_status pact_partial_parse(const char *text, size_t size, const char *name,
     *out = NULL;
     if (!name)
         name = "partial";
-    cJSON *root = cJSON_ParseWithLength(text, size);
+    long at;
+    cJSON *root = pact_json_parse(text, size, &at);
     if (!root)
-        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON", name);
+        return pact_fail(err, PACT_EFORMAT, "%s: not valid JSON (near byte %ld of %zu)", name, at,
+                         size);
     pact_status st = PACT_OK;
     pact_partial *p = NULL;
     const cJSON *v = get(root, "format"), *shard = get(root, "shard");

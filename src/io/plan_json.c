@@ -373,9 +373,10 @@ pact_status pact_plan_parse(const char *text, size_t size, const char *name, pac
 {
     *out = NULL;
     reader r = {name, err, 0};
-    cJSON *root = cJSON_ParseWithLength(text, size);
+    long at;
+    cJSON *root = pact_json_parse(text, size, &at);
     if (!root)
-        return bad(&r, "not valid JSON");
+        return bad(&r, "not valid JSON (near byte %ld of %zu)", at, size);
     pact_status st = PACT_OK;
     const cJSON *fmt = field(root, "format"), *model = field(root, "model");
     const cJSON *layers = field(root, "layers");
