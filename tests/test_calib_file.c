@@ -194,13 +194,7 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     /* images: pixel k of image i is (k * 13 + i * 101) mod 256 */
     snprintf(path, sizeof path, "%s/images.bin", dir);
-    FILE *f = fopen(path, "wb");
-    for (int i = 0; i < IMAGES; i++) {
-        fputc(i % 10, f);
-        for (int k = 0; k < 3072; k++)
-            fputc((k * 13 + i * 101) % 256, f);
-    }
-    fclose(f);
+    pact_test_write_cifar(path, IMAGES, 13, 101, 0);
     pact_dataset *ds = NULL;
     CHECK_OK(pact_cifar_load(path, PACT_SPLIT_TEST, 0, &ds, &err), &err);
     remove(path);

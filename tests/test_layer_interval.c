@@ -44,14 +44,7 @@ int main(void)
         return 1;
     char path[600];
     snprintf(path, sizeof path, "%s/d.bin", dir);
-    FILE *f = fopen(path, "wb");
-    for (int i = 0; f && i < IMAGES; i++) {
-        fputc(i % 10, f);
-        for (int p = 0; p < PIX; p++)
-            fputc(p & 0xff, f);
-    }
-    if (f)
-        fclose(f);
+    pact_test_write_cifar(path, IMAGES, 1, 0, 0);
     pact_error err;
     pact_dataset *ds = NULL;
     pact_calib *cal = NULL;

@@ -492,14 +492,7 @@ static void calibrate_nonfinite(const char *tmpdir)
     pact_error err;
     char path[256];
     snprintf(path, sizeof path, "%s/images.bin", tmpdir);
-    FILE *f = fopen(path, "wb");
-    for (int i = 0; f && i < 100; i++) {
-        fputc(i % 10, f);
-        for (int k = 0; k < 3072; k++)
-            fputc((k * 7 + i * 13) % 256, f);
-    }
-    if (f)
-        fclose(f);
+    pact_test_write_cifar(path, 100, 7, 13, 0);
     pact_dataset *ds = NULL;
     CHECK_OK(pact_cifar_load(path, PACT_SPLIT_TEST, 0, &ds, &err), &err);
     remove(path);

@@ -50,17 +50,7 @@ int main(void)
         return 1;
     char path[600];
     snprintf(path, sizeof path, "%s/d.bin", dir);
-    FILE *f = fopen(path, "wb");
-    unsigned s = 11;
-    for (int i = 0; f && i < IMAGES; i++) {
-        fputc(i % 10, f);
-        for (int p = 0; p < PIX; p++) {
-            s = s * 1103515245u + 12345u;
-            fputc((int)((s >> 16) & 0xff), f);
-        }
-    }
-    if (f)
-        fclose(f);
+    pact_test_write_cifar(path, IMAGES, 0, 0, 11);
 
     pact_error err;
     pact_dataset *ds = NULL;

@@ -217,16 +217,7 @@ int main(void)
         return 1;
     char path[600];
     snprintf(path, sizeof path, "%s/d.bin", dir);
-    FILE *f = fopen(path, "wb");
-    unsigned s = 99;
-    for (int i = 0; i < IMAGES; i++) {
-        fputc(i % 10, f);
-        for (int p = 0; p < PIX; p++) {
-            s = s * 1103515245u + 12345u;
-            fputc((int)((s >> 16) & 0xff), f);
-        }
-    }
-    fclose(f);
+    pact_test_write_cifar(path, IMAGES, 0, 0, 99);
     pact_error err;
     pact_dataset *ds = NULL;
     CHECK_OK(pact_cifar_load(path, PACT_SPLIT_TRAIN, 0, &ds, &err), &err);

@@ -54,14 +54,7 @@ int main(void)
         return 1;
     char path[600];
     snprintf(path, sizeof path, "%s/d.bin", dir);
-    FILE *f = fopen(path, "wb");
-    for (int i = 0; f && i < IMAGES; i++) {
-        fputc(i % 10, f);
-        for (int p = 0; p < PIX; p++)
-            fputc((p * 31 + i * 57) & 0xff, f);
-    }
-    if (f)
-        fclose(f);
+    pact_test_write_cifar(path, IMAGES, 31, 57, 0);
     pact_error err;
     pact_dataset *ds = NULL;
     CHECK_OK(pact_cifar_load(path, PACT_SPLIT_TRAIN, 0, &ds, &err), &err);

@@ -65,3 +65,23 @@ int pact_test_run(const char *cmd, char *out, size_t out_size)
     int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
+
+int pact_test_write_cifar(const char *path, int images, unsigned a, unsigned b, unsigned seed)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    unsigned s = seed;
+    for (int i = 0; i < images; i++) {
+        fputc(i % 10, f);
+        for (unsigned k = 0; k < 3072; k++) {
+            if (seed) {
+                s = s * 1103515245u + 12345u;
+                fputc((int)((s >> 16) & 0xff), f);
+            } else {
+                fputc((int)((k * a + (unsigned)i * b) & 0xff), f);
+            }
+        }
+    }
+    return fclose(f) == 0;
+}

@@ -39,4 +39,9 @@ const char *pact_test_cli(void);
 /* Runs `cmd` through the shell, stdout to out (may be NULL), returns exit code. */
 int pact_test_run(const char *cmd, char *out, size_t out_size);
 
+/* Writes `images` synthetic CIFAR-10 records to `path` (label i % 10): pixel k
+ * of image i is (k * a + i * b) mod 256, or, when seed != 0, bytes of the LCG
+ * s = s * 1103515245 + 12345 started at seed (bits 16..23). 1 on success. */
+int pact_test_write_cifar(const char *path, int images, unsigned a, unsigned b, unsigned seed);
+
 #endif
