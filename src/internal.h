@@ -40,6 +40,14 @@ static inline double pact_clenshaw(const double *c, int d, double y)
  * definite (src/poly/cholesky.c). */
 int pact_cholesky_solve(double *G, double *rhs, int m);
 
+/* Whether a plan or a calibration (`what`) fits a model: its layer count
+ * (pact_check_model_count), then each layer's name and activation function
+ * (pact_check_model_layer, i < n). PACT_EMISMATCH naming the difference
+ * (src/pann/model_check.c). */
+pact_status pact_check_model_count(const char *what, int n, const pact_model *m, pact_error *err);
+pact_status pact_check_model_layer(const char *what, int i, const char *name, pact_func func,
+                                   const pact_model *m, pact_error *err);
+
 /* x[0..n) <- f(x) exactly (in double, rounded to float; ReLU by comparison). */
 void pact_func_apply_f32(pact_func f, float *x, size_t n);
 

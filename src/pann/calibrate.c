@@ -130,6 +130,7 @@ double pact_calib_quantile(const pact_calib *c, int layer, double q)
 size_t pact_calib_images(const pact_calib *c) { return c->images; }
 int pact_calib_chunk_images(const pact_calib *c) { return c->chunk_images; }
 int pact_calib_bins(const pact_calib *c) { return c->bins; }
+
 pact_status pact_calib_check_model(const pact_calib *c, const pact_model *m, const char *sha256,
                                    pact_error *err)
 {
@@ -139,20 +140,10 @@ pact_status pact_calib_check_model(const pact_calib *c, const pact_model *m, con
                          "calibration was measured on other weights (sha256 %.12s..., the model's "
                          "is %.12s...)",
                          c->model_sha256, sha256);
-    if (c->n_layers != m->n_act)
-        return pact_fail(err, PACT_EMISMATCH, "calibration has %d activation layers, the model %d",
-                         c->n_layers, m->n_act);
-    for (int i = 0; i < m->n_act; i++) {
-        const pact_calib_layer *l = &c->layers[i];
-        if (strcmp(l->name, m->act_names[i]) != 0)
-            return pact_fail(err, PACT_EMISMATCH, "calibration layer %d is '%s', the model's is '%s'",
-                             i, l->name, m->act_names[i]);
-        if (m->act_funcs && l->func != m->act_funcs[i])
-            return pact_fail(err, PACT_EMISMATCH,
-                             "calibration layer %d (%s) was measured with %s, the model runs %s",
-                             i, l->name, pact_func_name(l->func), pact_func_name(m->act_funcs[i]));
-    }
-    return PACT_OK;
+    pact_status st = pact_check_model_count("calibration", c->n_layers, m, err);
+    for (int i = 0; st == PACT_OK && i < m->n_act; i++)
+        st = pact_check_model_layer("calibration", i, c->layers[i].name, c->layers[i].func, m, err);
+    return st;
 }
 
 const char *pact_calib_model_name(const pact_calib *c) { return c->model_name; }

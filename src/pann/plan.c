@@ -394,20 +394,10 @@ pact_status pact_plan_check_model(const pact_plan *p, const pact_model *m, const
         return pact_fail(err, PACT_EMISMATCH,
                          "plan was made for model %s (sha256 %.12s...), not for these weights (sha256 %.12s...)",
                          p->model_name, p->model_sha256, sha256);
-    if (m->n_act != p->n_layers)
-        return pact_fail(err, PACT_EMISMATCH, "plan has %d activation layers, model has %d",
-                         p->n_layers, m->n_act);
-    for (int i = 0; i < p->n_layers; i++) {
-        if (!p->layers[i].set)
-            return pact_fail(err, PACT_EMISMATCH, "plan layer %d is not set", i);
-        if (strcmp(p->layers[i].name, m->act_names[i]) != 0)
-            return pact_fail(err, PACT_EMISMATCH, "plan layer %d is '%s', model's is '%s'", i,
-                             p->layers[i].name, m->act_names[i]);
-        if (m->act_funcs && p->layers[i].func != m->act_funcs[i])
-            return pact_fail(err, PACT_EMISMATCH,
-                             "plan layer %d (%s) approximates %s, the model's activation there is %s",
-                             i, p->layers[i].name, pact_func_name(p->layers[i].func),
-                             pact_func_name(m->act_funcs[i]));
-    }
-    return PACT_OK;
+    pact_status st = pact_check_model_count("plan", p->n_layers, m, err);
+    for (int i = 0; st == PACT_OK && i < p->n_layers; i++)
+        st = p->layers[i].set ? pact_check_model_layer("plan", i, p->layers[i].name,
+                                                       p->layers[i].func, m, err)
+                              : pact_fail(err, PACT_EMISMATCH, "plan layer %d is not set", i);
+    return st;
 }
