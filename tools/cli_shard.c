@@ -108,7 +108,7 @@ int cli_shard_finish(const char *cmd, pact_partial *p, const char *output)
 
 /* Names the first job field that differs between a partial file's job and
  * this run's (both JSON objects from cli_job_text), e.g.
- * "flags.per_channel: 0 in the file, 1 here". */
+ * "per_channel: 1 in the file, absent here". */
 static void job_difference(const char *file_job, const char *run_job, char *out, size_t n)
 {
     cJSON *a = cJSON_Parse(file_job), *b = cJSON_Parse(run_job);

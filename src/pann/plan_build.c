@@ -48,15 +48,10 @@ pact_status pact_plan_set_composite(pact_plan *plan, int i, const char *name, pa
 void pact_layer_interval(const pact_calib_layer *cl, double margin, double *a, double *b)
 {
     double w = cl->max - cl->min;
-    if (w <= 0.0 && !(margin > 0.0)) { /* a point, no margin: still a real interval */
-        *a = cl->min - fmax(1e-3, fabs(cl->min));
-        *b = cl->max + fmax(1e-3, fabs(cl->min));
-        return;
-    }
-    if (w <= 0.0)
-        w = fmax(1e-3, fabs(cl->min)) / margin;
-    *a = cl->min - margin * w;
-    *b = cl->max + margin * w;
+    /* a point (constant layer): a real interval around it, whatever the margin */
+    double h = w > 0.0 ? margin * w : fmax(1e-3, fabs(cl->min));
+    *a = cl->min - h;
+    *b = cl->max + h;
 }
 
 pact_status pact_fit_layer_lsq(const pact_calib_layer *cl, pact_func f, double a, double b,
