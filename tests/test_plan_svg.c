@@ -215,7 +215,16 @@ static void check_cli(void)
     snprintf(cmd, sizeof cmd, "'%s' report '%s' '%s' 2>&1", pact_test_cli(), path[0], path[2]);
     rc = pact_test_run(cmd, out, sizeof out);
     CHECK(rc == 1 && strstr(out, "one model"), "plans of two models: exit %d: %s", rc, out);
-    n += 4;
+    /* --svg naming one of the plans would replace it by the picture */
+    snprintf(cmd, sizeof cmd, "'%s' report '%s' '%s' --svg '%s' 2>&1", pact_test_cli(), path[0],
+             path[1], path[1]);
+    rc = pact_test_run(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "is the input"), "--svg over a plan: exit %d: %s", rc, out);
+    FILE *pf = fopen(path[1], "r");
+    CHECK(pf && fgetc(pf) == '{', "--svg over a plan changed %s", path[1]);
+    if (pf)
+        fclose(pf);
+    n += 6;
     for (int k = 0; k < 3; k++)
         unlink(path[k]);
     unlink(svg);

@@ -138,7 +138,8 @@ int cli_stderr_is_tty(void)
     return isatty(2);
 }
 
-int cli_check_output(const char *cmd, const char *output, const char *const *inputs, int n)
+int cli_check_output(const char *cmd, const char *flag, const char *output,
+                     const char *const *inputs, int n)
 {
     struct stat so;
     if (!output || stat(output, &so) != 0)
@@ -147,8 +148,8 @@ int cli_check_output(const char *cmd, const char *output, const char *const *inp
         struct stat si;
         if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev &&
             si.st_ino == so.st_ino)
-            return cli_error(cmd, CLI_USAGE, "-o %s is the input %s: write the output elsewhere",
-                             output, inputs[i]);
+            return cli_error(cmd, CLI_USAGE, "%s %s is the input %s: write the output elsewhere",
+                             flag, output, inputs[i]);
     }
     return CLI_OK;
 }

@@ -43,10 +43,11 @@ int cli_range(const char *cmd, const char *flag, const char *s, double *a, doubl
 /* 1 when stderr is a terminal (progress is shown only then). */
 int cli_stderr_is_tty(void);
 
-/* Usage error if `output` is the same file as one of the n `inputs` (NULL
- * entries skipped; same device and inode, so other spellings count too): an
- * output written over an input would destroy it. */
-int cli_check_output(const char *cmd, const char *output, const char *const *inputs, int n);
+/* Usage error if `output` (given by `flag`, e.g. "-o") is the same file as
+ * one of the n `inputs` (NULL entries skipped; same device and inode, so
+ * other spellings count too): an output written over an input destroys it. */
+int cli_check_output(const char *cmd, const char *flag, const char *output,
+                     const char *const *inputs, int n);
 
 /* Subcommands, each in tools/cmd_<name>.c. */
 int cmd_fit(int argc, char **argv);

@@ -144,7 +144,7 @@ int cmd_calibrate(int argc, char **argv)
     if (!output)
         return cli_error("calibrate", CLI_USAGE, "-o calib.json is required (see --help)");
     const char *ins[] = {f.model, f.data, stats_s};
-    if ((rc = cli_check_output("calibrate", output, ins, 3)) != CLI_OK)
+    if ((rc = cli_check_output("calibrate", "-o", output, ins, 3)) != CLI_OK)
         return rc;
     if (!shard_s && (pass_s || stats_s))
         return cli_error("calibrate", CLI_USAGE, "--pass and --stats go with --shard I/N");

@@ -146,6 +146,9 @@ int cmd_eval(int argc, char **argv)
         return cli_error("eval", CLI_USAGE, "--fixed and --noise need --plan or --uniform");
     if (output && !shard_s)
         return cli_error("eval", CLI_USAGE, "-o goes with --shard (the report is printed)");
+    const char *ins[] = {f.model, f.data, plan_s, calib_s};
+    if ((rc = cli_check_output("eval", "-o", output, ins, 4)) != CLI_OK)
+        return rc;
     if (shard_s && cli_backend_distributed())
         return cli_error("eval", CLI_USAGE, "--shard I/N is for job arrays without mpirun");
 

@@ -48,7 +48,7 @@ int cmd_export(int argc, char **argv)
         return cli_error("export", CLI_USAGE, "--to openfhe|lattigo|c is required (see --help)");
     if (!pos[0])
         return cli_error("export", CLI_USAGE, "no plan file given (see --help)");
-    if ((rc = cli_check_output("export", output, pos, 1)) != CLI_OK)
+    if ((rc = cli_check_output("export", "-o", output, pos, 1)) != CLI_OK)
         return rc;
     pact_error err;
     pact_export_format format;

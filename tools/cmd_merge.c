@@ -228,7 +228,7 @@ int cmd_merge(int argc, char **argv)
     if (rc == CLI_OK && n_files == 0)
         rc = cli_error("merge", CLI_USAGE, "no partial-result files given (see --help)");
     if (rc == CLI_OK)
-        rc = cli_check_output("merge", output, files, n_files);
+        rc = cli_check_output("merge", "-o", output, files, n_files);
     pact_partial *all = NULL;
     pact_error err;
     for (int i = 0; rc == CLI_OK && i < n_files; i++) {

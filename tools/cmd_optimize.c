@@ -171,7 +171,7 @@ int cmd_optimize(int argc, char **argv)
     if (!output)
         return cli_error("optimize", CLI_USAGE, "-o plan.json is required (see --help)");
     const char *ins[] = {f.model, f.data, calib_s, impacts_s, cost_s};
-    if ((rc = cli_check_output("optimize", output, ins, 5)) != CLI_OK)
+    if ((rc = cli_check_output("optimize", "-o", output, ins, 5)) != CLI_OK)
         return rc;
     if ((shard_s || impacts_s) && !calib_s)
         return cli_error("optimize", CLI_USAGE, "--%s needs --calib (one calibration for every part)",

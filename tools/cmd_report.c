@@ -119,6 +119,11 @@ int cmd_report(int argc, char **argv)
     int n = 0;
     while (n < MAX_PLANS && pos[n])
         n++;
+    const char *ins[MAX_PLANS + 2] = {cost_s, model};
+    for (int i = 0; i < n; i++)
+        ins[2 + i] = pos[i];
+    if ((rc = cli_check_output("report", "--svg", svg, ins, n + 2)) != CLI_OK)
+        return rc;
     pact_error err;
     pact_plan *plans[MAX_PLANS] = {NULL};
     for (int i = 0; i < n && rc == CLI_OK; i++) {
